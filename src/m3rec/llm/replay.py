@@ -1,0 +1,55 @@
+"""A backend that replays raw replies recorded from a real model, for tests and offline demos."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from m3rec.errors import LLMError
+from m3rec.llm.base import ChatMessage, Completion
+
+
+class ReplayBackend:
+    """Return recorded raw strings in order, and keep the requests it saw."""
+
+    name = "replay"
+
+    def __init__(self, replies: Iterable[str]) -> None:
+        self._replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_file(cls, path: Path, *keys: str) -> ReplayBackend:
+        """Load the recorded replies named KEYS from a JSON fixture of {key: {"raw": ...}}."""
+        recorded = json.loads(path.read_text())
+        return cls(recorded[key]["raw"] for key in keys)
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        """Return the next recorded reply."""
+        self.requests.append(
+            {"messages": list(messages), "json_schema": json_schema, "max_tokens": max_tokens}
+        )
+        if not self._replies:
+            raise LLMError("the replay backend has no recorded reply left")
+        text = self._replies.pop(0)
+        return Completion(
+            text=text,
+            prompt_tokens=sum(len(m.content.split()) for m in messages),
+            completion_tokens=len(text.split()),
+            seconds=0.0,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Describe the replay backend."""
+        return {"backend": self.name, "model": "recorded replies", "device": "none"}
+
+    def close(self) -> None:
+        """Nothing to release."""

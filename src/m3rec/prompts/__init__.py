@@ -1,0 +1,81 @@
+"""Versioned prompt files and a render() that fails on a missing or unused field."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from m3rec.llm.base import ChatMessage
+
+_FIELD = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+_SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
+
+
+class PromptError(ValueError):
+    """A prompt file is missing, malformed, or rendered with the wrong fields."""
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """Chat messages built from one prompt version, with the ids that caches key on."""
+
+    id: str
+    template_hash: str
+    messages: list[ChatMessage]
+
+    @property
+    def hash(self) -> str:
+        """Return a digest of the rendered text."""
+        digest = hashlib.sha256()
+        for message in self.messages:
+            digest.update(f"{message.role}\0{message.content}\0".encode())
+        return digest.hexdigest()[:16]
+
+
+@cache
+def _load(name: str, version: str) -> tuple[str, dict[str, str]]:
+    resource = resources.files(__package__).joinpath(name, f"{version}.md")
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PromptError(f"no prompt {name}/{version}") from None
+    parts = _SECTION.split(text)
+    sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    if "user" not in sections:
+        raise PromptError(f"prompt {name}/{version} has no '## user' section")
+    return hashlib.sha256(text.encode()).hexdigest()[:16], sections
+
+
+def latest_version(name: str) -> str:
+    """Return the highest vN of prompt NAME."""
+    folder = resources.files(__package__).joinpath(name)
+    versions = [p.name[:-3] for p in folder.iterdir() if re.fullmatch(r"v\d+\.md", p.name)]
+    if not versions:
+        raise PromptError(f"no prompt named {name}")
+    return max(versions, key=lambda v: int(v[1:]))
+
+
+def render(name: str, version: str | None = None, **fields: str) -> RenderedPrompt:
+    """Fill prompt NAME/VERSION with FIELDS; every placeholder must be given and every field used."""
+    version = version or latest_version(name)
+    template_hash, sections = _load(name, version)
+    used: set[str] = set()
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in fields:
+            raise PromptError(f"prompt {name}/{version} needs field '{key}'")
+        used.add(key)
+        return str(fields[key])
+
+    messages = [
+        ChatMessage(role, _FIELD.sub(substitute, sections[role]))  # type: ignore[arg-type]
+        for role in ("system", "user")
+        if role in sections
+    ]
+    if unused := set(fields) - used:
+        raise PromptError(f"prompt {name}/{version} has no field {sorted(unused)}")
+    return RenderedPrompt(id=f"{name}/{version}", template_hash=template_hash, messages=messages)

@@ -1,0 +1,163 @@
+"""One typed settings object: defaults < config file < environment (M3REC_) < command-line flags."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from m3rec.errors import ConfigError
+
+Backend = Literal["llamacpp", "openai"]
+StructuredMode = Literal["auto", "json_schema", "json_object", "tool", "text"]
+
+_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "m3rec_config_file", default=None
+)
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "m3rec"
+
+
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "m3rec"
+
+
+def default_config_path() -> Path:
+    """Return the config file read when none is named: $M3REC_CONFIG or ~/.config/m3rec/config.toml."""
+    if env := os.environ.get("M3REC_CONFIG"):
+        return Path(env)
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config_home) / "m3rec" / "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMSettings(_Section):
+    """Which LLM answers, and how it generates."""
+
+    backend: Backend = "llamacpp"
+    model: str = Field(
+        "qwen2.5-1.5b",
+        description="llamacpp: a registry name (m3rec models list) or a path to a .gguf file",
+    )
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: available cores")
+    n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU; -1 = all")
+    n_ctx: int = Field(4096, ge=256)
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    seed: int = 0
+
+
+class OpenAISettings(_Section):
+    """An OpenAI-compatible server: OpenAI, vLLM, llama.cpp's server, Ollama."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key: SecretStr | None = Field(None, description="falls back to $OPENAI_API_KEY")
+    model: str = Field("default", description="the model name the server expects")
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    structured_mode: StructuredMode = "auto"
+
+
+class PathSettings(_Section):
+    """Where m3rec keeps models, caches and stores."""
+
+    model_dir: Path = Field(default_factory=lambda: _cache_home() / "models")
+    cache_dir: Path = Field(default_factory=_cache_home)
+    chroma_dir: Path = Field(default_factory=lambda: _data_home() / "chroma")
+
+
+class Settings(BaseSettings):
+    """All of m3rec's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="M3REC_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    llm: LLMSettings = LLMSettings()
+    openai: OpenAISettings = OpenAISettings()
+    paths: PathSettings = PathSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if (path := _config_file.get()) is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def openai_api_key(self) -> str | None:
+        """Return the API key from settings or $OPENAI_API_KEY, or None."""
+        if self.openai.api_key is not None:
+            return self.openai.api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY") or None
+
+
+def load_settings(config: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Build settings from defaults, the config file, the environment and flag overrides."""
+    path = config if config is not None else default_config_path()
+    if config is not None and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist: create it or drop --config")
+    if path.is_file():
+        _check_toml(path)
+    token = _config_file.set(path if path.is_file() else None)
+    try:
+        return Settings(**_drop_none(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, path)) from None
+    finally:
+        _config_file.reset(token)
+
+
+def _check_toml(path: Path) -> None:
+    try:
+        with path.open("rb") as fh:
+            tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from None
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            nested = _drop_none(value)
+            if nested:
+                cleaned[key] = nested
+        elif value is not None:
+            cleaned[key] = value
+    return cleaned
+
+
+def _describe_validation_error(exc: ValidationError, path: Path) -> str:
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    env_name = "M3REC_" + "__".join(str(part).upper() for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting '{loc}' (config file {path} or {env_name}): remove or correct it"
+    return (
+        f"invalid setting {loc}: {first['msg']} "
+        f"(check --flags, {env_name} and the config file {path})"
+    )
