@@ -1,0 +1,57 @@
+"""Baseline recommenders behind one interface, built by name."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from m3rec.eval.baselines.base import (
+    EpochCallback,
+    EvalCases,
+    ModelConfig,
+    Recommender,
+    TrainData,
+)
+
+# name -> "module:Class"; imported on demand so that listing models never loads torch.
+REGISTRY: dict[str, str] = {
+    "pop": "m3rec.eval.baselines.simple:Pop",
+    "itemknn": "m3rec.eval.baselines.simple:ItemKNN",
+    "bprmf": "m3rec.eval.baselines.bprmf:BPRMF",
+    "sasrec": "m3rec.eval.baselines.sasrec:SASRec",
+    "lightgcn": "m3rec.eval.baselines.lightgcn:LightGCN",
+    "textsim": "m3rec.eval.baselines.textsim:TextSim",
+}
+BASELINES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def model_class(name: str) -> type[Recommender]:
+    """Return the recommender class registered under `name`."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_model(name: str, seed: int = 0, **overrides: Any) -> Recommender:
+    """Build the model `name` with its default config, `seed` and any config overrides."""
+    return model_class(name)(seed=seed, **overrides)
+
+
+def register_model(name: str, target: str) -> None:
+    """Register a recommender ("module:Class") under `name`, e.g. a later MOTE model."""
+    REGISTRY[name] = target
+
+
+__all__ = [
+    "BASELINES",
+    "REGISTRY",
+    "EpochCallback",
+    "EvalCases",
+    "ModelConfig",
+    "Recommender",
+    "TrainData",
+    "build_model",
+    "model_class",
+    "register_model",
+]

@@ -1,0 +1,59 @@
+"""Text similarity: the visible history's mean sentence embedding against each candidate's text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Self
+
+import numpy as np
+
+from m3rec.eval.baselines.base import EpochCallback, ModelConfig, Recommender, TrainData
+
+
+class TextSimConfig(ModelConfig):
+    """TextSim has nothing to train; the encoder is all-MiniLM-L6-v2 unless one is injected."""
+
+
+class TextSim(Recommender):
+    """Cosine between the mean embedding of the history items' text and each candidate's text."""
+
+    name = "textsim"
+    config_class = TextSimConfig
+
+    def __init__(
+        self,
+        config: TextSimConfig | None = None,
+        *,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+        **overrides: object,
+    ) -> None:
+        super().__init__(config, **overrides)
+        self._embed = embed
+
+    def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
+        """Embed every item's text once (cached on disk by the encoder helper)."""
+        if self._embed is None:
+            from m3rec.encoders.text import embed_texts
+
+            self._embed = embed_texts
+        vectors = np.asarray(self._embed(list(data.item_texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors = vectors / np.where(norms > 0, norms, 1.0)
+        self.fitted = True
+        return self
+
+    def score(
+        self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
+    ) -> np.ndarray:
+        """Return cosine similarities between the history profile and the candidates."""
+        self._check_fitted()
+        profile = np.zeros((len(histories), self.vectors.shape[1]), dtype=np.float32)
+        for row, hist in enumerate(histories):
+            if len(hist):
+                profile[row] = self.vectors[hist].mean(axis=0)
+        norms = np.linalg.norm(profile, axis=1, keepdims=True)
+        profile /= np.where(norms > 0, norms, 1.0)
+        if candidates is None:
+            return profile @ self.vectors.T
+        safe = np.where(candidates >= 0, candidates, 0)
+        return np.einsum("bd,bcd->bc", profile, self.vectors[safe])

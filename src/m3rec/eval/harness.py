@@ -1,0 +1,308 @@
+"""Run models through the protocol: splits, candidates, fit, score, rank, aggregate."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from m3rec.data.splits import (
+    IndexedDataset,
+    Split,
+    choose_cold_users,
+    eligible_users,
+    leave_one_out,
+)
+from m3rec.eval.baselines import EvalCases, Recommender, TrainData, build_model, model_class
+from m3rec.eval.metrics import METRICS, metrics_from_ranks, paired_test, summarize_seeds, target_ranks
+from m3rec.eval.protocols import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
+
+logger = logging.getLogger(__name__)
+
+# Called as (event, info): events "job" (a model fit begins), "epoch", "scored", "done".
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+PAIRED_METRIC = "NDCG@10"
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What to run: models, protocols, cold-start settings, seeds and user sampling."""
+
+    models: tuple[str, ...]
+    protocols: tuple[str, ...] = ("sampled",)
+    cold_ks: tuple[int, ...] = (0,)
+    seeds: int = 3
+    users: int | None = None
+    cold_users: int | None = None
+    n_negatives: int = N_NEGATIVES
+    valid_users: int = 1000
+    batch_size: int = 256
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = [p for p in self.protocols if p not in PROTOCOLS]
+        if bad:
+            raise ValueError(f"unknown protocol {bad[0]!r}; use sampled, full or both")
+        if any(k < 0 for k in self.cold_ks):
+            raise ValueError("cold-k values must be 0 (no cut) or positive counts such as 1,2")
+        if self.seeds < 1:
+            raise ValueError("seeds must be at least 1")
+        if self.users is not None and self.users < 1:
+            raise ValueError("users must be at least 1")
+        for name in self.models:
+            model_class(name)  # raises KeyError for an unknown model
+
+
+@dataclass
+class RunRecord:
+    """One model fitted and scored for one cold_k and one seed."""
+
+    model: str
+    cold_k: int
+    seed: int
+    users: np.ndarray
+    per_user: dict[str, dict[str, np.ndarray]]
+    fit_seconds: float
+    score_seconds: float
+    peak_rss_mb: float
+    best_epoch: int | None
+    is_baseline: bool
+
+
+@dataclass
+class EvaluationResult:
+    """Every run's per-user metrics, and their aggregation into the results table."""
+
+    dataset: str
+    settings: EvalSettings
+    records: list[RunRecord]
+    dataset_stats: dict[str, Any]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return one row per (model, protocol, cold_k): mean and std over seeds, paired test."""
+        rows = []
+        for cold_k in self.settings.cold_ks:
+            for protocol in self.settings.protocols:
+                group = [self._row(m, protocol, cold_k) for m in self.settings.models]
+                _add_paired_tests(group, self, protocol, cold_k)
+                rows.extend(group)
+        return rows
+
+    def _runs(self, model: str, cold_k: int) -> list[RunRecord]:
+        return sorted(
+            (r for r in self.records if r.model == model and r.cold_k == cold_k),
+            key=lambda r: r.seed,
+        )
+
+    def _row(self, model: str, protocol: str, cold_k: int) -> dict[str, Any]:
+        runs = self._runs(model, cold_k)
+        per_seed = [{m: float(r.per_user[protocol][m].mean()) for m in METRICS} for r in runs]
+        mean, std = summarize_seeds(per_seed)
+        return {
+            "model": model,
+            "protocol": protocol,
+            "cold_k": cold_k,
+            "metrics": mean,
+            "std": std,
+            "n_users": int(np.mean([len(r.users) for r in runs])),
+            "seeds": [r.seed for r in runs],
+            "fit_seconds": float(np.mean([r.fit_seconds for r in runs])),
+            "score_seconds": float(np.mean([r.score_seconds for r in runs])),
+            "peak_rss_mb": float(max(r.peak_rss_mb for r in runs)),
+            "best_epochs": [r.best_epoch for r in runs],
+        }
+
+    def paired_values(self, model: str, protocol: str, cold_k: int) -> np.ndarray:
+        """Return the model's per-user paired metric, seeds concatenated in order."""
+        return np.concatenate(
+            [r.per_user[protocol][PAIRED_METRIC] for r in self._runs(model, cold_k)]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the results document: dataset, protocol description, settings, rows."""
+        s = self.settings
+        return {
+            "dataset": self.dataset,
+            "dataset_stats": self.dataset_stats,
+            "protocol": {
+                "split": "chronological leave-one-out: last = test, second last = validation",
+                "sampled": f"target + {s.n_negatives} negatives drawn uniformly, seeded, "
+                "from items the user never touched",
+                "full": "target among all items not in the user's visible history",
+                "cold_start": "cold_k > 0: a seeded sample of users is cut to their last k "
+                "visible items, in training and at test time; only they are evaluated",
+                "ties": "broken uniformly at random, seeded",
+                "std": "sample standard deviation over seeds (ddof=1)",
+                "paired_test": f"Wilcoxon signed-rank over (seed, user) pairs on {PAIRED_METRIC} "
+                "against the best baseline of the same protocol and cold_k",
+            },
+            "settings": {
+                "models": list(s.models),
+                "protocols": list(s.protocols),
+                "cold_ks": list(s.cold_ks),
+                "seeds": s.seeds,
+                "users": s.users,
+                "cold_users": s.cold_users,
+                "n_negatives": s.n_negatives,
+            },
+            "results": self.rows(),
+        }
+
+
+def _add_paired_tests(
+    group: list[dict[str, Any]], result: EvaluationResult, protocol: str, cold_k: int
+) -> None:
+    baseline_names = {r.model for r in result.records if r.is_baseline}
+    ranked = sorted(
+        (row for row in group if row["model"] in baseline_names),
+        key=lambda row: -row["metrics"][PAIRED_METRIC],
+    )
+    if not ranked:
+        return
+    best = ranked[0]["model"]
+    for row in group:
+        against = best if row["model"] != best else (ranked[1]["model"] if len(ranked) > 1 else None)
+        if against is None:
+            continue
+        test = paired_test(
+            result.paired_values(row["model"], protocol, cold_k),
+            result.paired_values(against, protocol, cold_k),
+        )
+        row["paired_test"] = {"against": against, "metric": PAIRED_METRIC, **test}
+    for row in group:
+        row["best_baseline"] = row["model"] == best
+
+
+def default_cold_users(data: IndexedDataset) -> int:
+    """Return how many users a cold-start run cuts: 1,000, at most a fifth of eligible users."""
+    return max(1, min(1000, len(eligible_users(data)) // 5))
+
+
+def evaluation_users(
+    data: IndexedDataset, split: Split, settings: EvalSettings, seed: int
+) -> np.ndarray:
+    """Return the users evaluated for a seed: the cold users, or all/a sample of test users."""
+    if split.cold_k > 0:
+        return np.flatnonzero(split.cold)
+    users = split.test_users()
+    if settings.users is not None and settings.users < len(users):
+        rng = np.random.default_rng([seed, 0x05E7])
+        users = np.sort(rng.choice(users, size=settings.users, replace=False))
+    return users
+
+
+def make_split(data: IndexedDataset, settings: EvalSettings, cold_k: int, seed: int) -> Split:
+    """Return the split for one cold_k and seed (cold users drawn with the seed)."""
+    if cold_k == 0:
+        return leave_one_out(data)
+    n = settings.users or settings.cold_users or default_cold_users(data)
+    return leave_one_out(data, cold_k, choose_cold_users(data, n, seed))
+
+
+def train_data(data: IndexedDataset, split: Split, settings: EvalSettings, seed: int) -> TrainData:
+    """Return what models may learn from, with sampled validation cases for early stopping."""
+    valid_users = split.valid_users()
+    if len(valid_users) > settings.valid_users:
+        rng = np.random.default_rng([seed, 0x7A11D])
+        valid_users = np.sort(rng.choice(valid_users, size=settings.valid_users, replace=False))
+    valid = None
+    if len(valid_users):
+        valid = EvalCases(
+            valid_users,
+            [split.valid_history[u] for u in valid_users],
+            sampled_candidates(split, valid_users, seed, settings.n_negatives, stage="valid"),
+        )
+    return TrainData(
+        split.n_users, split.n_items, split.train, data.item_texts, valid, data.name
+    )
+
+
+def rank_users(
+    model: Recommender,
+    split: Split,
+    users: np.ndarray,
+    protocol: str,
+    seed: int,
+    settings: EvalSettings,
+    sampled: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return each user's 0-based test-target rank under `protocol`."""
+    rng = np.random.default_rng([seed, 0x71E5, PROTOCOLS.index(protocol)])
+    ranks = np.empty(len(users), dtype=np.int64)
+    for start in range(0, len(users), settings.batch_size):
+        batch = users[start : start + settings.batch_size]
+        hists = [split.test_history[u] for u in batch]
+        if protocol == "sampled":
+            cand = sampled[start : start + len(batch)] if sampled is not None else (
+                sampled_candidates(split, batch, seed, settings.n_negatives)
+            )
+            scores = np.asarray(model.score(batch, hists, cand), dtype=np.float64)
+            ranks[start : start + len(batch)] = target_ranks(
+                scores, np.zeros(len(batch), dtype=np.int64), cand >= 0, rng
+            )
+        else:
+            targets = split.test_target[batch]
+            scores = np.asarray(model.score(batch, hists, None), dtype=np.float64)
+            mask = full_mask(hists, targets, split.n_items)
+            ranks[start : start + len(batch)] = target_ranks(scores, targets, mask, rng)
+    return ranks
+
+
+def run_evaluation(
+    data: IndexedDataset,
+    settings: EvalSettings,
+    progress: ProgressCallback | None = None,
+    model_factory: Callable[[str, int], Recommender] | None = None,
+) -> EvaluationResult:
+    """Fit and score every model for every cold_k and seed; return all per-user metrics."""
+    notify = progress or (lambda event, info: None)
+    factory = model_factory or (
+        lambda name, seed: build_model(name, seed, **settings.overrides.get(name, {}))
+    )
+    records: list[RunRecord] = []
+    total = len(settings.cold_ks) * settings.seeds * len(settings.models)
+    for cold_k in settings.cold_ks:
+        for seed in range(settings.seeds):
+            split = make_split(data, settings, cold_k, seed)
+            users = evaluation_users(data, split, settings, seed)
+            if not len(users):
+                raise ValueError("no user has the 3 interactions a test case needs")
+            tdata = train_data(data, split, settings, seed)
+            sampled = None
+            if "sampled" in settings.protocols:
+                sampled = sampled_candidates(split, users, seed, settings.n_negatives)
+            for name in settings.models:
+                info = {"model": name, "cold_k": cold_k, "seed": seed, "total": total}
+                notify("job", {**info, "done": len(records)})
+                model = factory(name, seed)
+                t0 = time.perf_counter()
+                model.fit(tdata, lambda e, n, logs, i=info: notify("epoch", {**i, "epoch": e, "epochs": n, **logs}))
+                fit_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                per_user = {
+                    p: metrics_from_ranks(rank_users(model, split, users, p, seed, settings, sampled))
+                    for p in settings.protocols
+                }
+                score_s = time.perf_counter() - t0
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                records.append(
+                    RunRecord(
+                        name, cold_k, seed, users, per_user, fit_s, score_s, rss,
+                        getattr(model, "best_epoch", None), type(model).is_baseline,
+                    )
+                )
+                notify("scored", {**info, "done": len(records), "fit_seconds": fit_s})
+    stats = {
+        "users": data.n_users,
+        "items": data.n_items,
+        "interactions": int(sum(len(s) for s in data.sequences)),
+        "eligible_users": int(len(eligible_users(data))),
+    }
+    notify("done", {"total": total})
+    return EvaluationResult(data.name, settings, records, stats)

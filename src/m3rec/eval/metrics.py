@@ -1,0 +1,78 @@
+"""Ranking metrics from the target's rank, seed aggregation and the paired test."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+CUTOFFS = (5, 10, 20)
+METRICS: tuple[str, ...] = (
+    *(f"HR@{k}" for k in CUTOFFS),
+    *(f"NDCG@{k}" for k in CUTOFFS),
+    "MRR",
+)
+
+
+def target_ranks(
+    scores: np.ndarray,
+    target_col: np.ndarray,
+    mask: np.ndarray | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Return each row's 0-based target rank among the masked-in candidates.
+
+    Ties are broken uniformly at random (seeded): a target tied with t other candidates is placed
+    at a uniform position among them, so a constant scorer gets the random-ranking expectation
+    rather than a flattering or a punishing rank.
+    """
+    if not np.all(np.isfinite(scores[mask] if mask is not None else scores)):
+        raise ValueError("a model returned NaN or infinite scores for a candidate")
+    rows = np.arange(len(scores))
+    target = scores[rows, target_col][:, None]
+    valid = np.ones_like(scores, dtype=bool) if mask is None else mask
+    greater = ((scores > target) & valid).sum(axis=1)
+    ties = ((scores == target) & valid).sum(axis=1) - 1
+    return greater + rng.integers(0, ties + 1)
+
+
+def metrics_from_ranks(ranks: np.ndarray) -> dict[str, np.ndarray]:
+    """Return per-user HR@k, NDCG@k and MRR for 0-based target ranks."""
+    ranks = np.asarray(ranks)
+    gain = 1.0 / np.log2(ranks + 2.0)
+    out = {f"HR@{k}": (ranks < k).astype(float) for k in CUTOFFS}
+    out |= {f"NDCG@{k}": np.where(ranks < k, gain, 0.0) for k in CUTOFFS}
+    out["MRR"] = 1.0 / (ranks + 1.0)
+    return out
+
+
+def mean_metrics(per_user: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Return the mean of each per-user metric."""
+    return {name: float(np.mean(values)) for name, values in per_user.items()}
+
+
+def summarize_seeds(per_seed: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Return the mean and the sample standard deviation (ddof=1; 0 for one seed) over seeds."""
+    names = list(per_seed[0])
+    mean = {n: float(np.mean([s[n] for s in per_seed])) for n in names}
+    ddof = 1 if len(per_seed) > 1 else 0
+    std = {n: float(np.std([s[n] for s in per_seed], ddof=ddof)) for n in names}
+    return mean, std
+
+
+def paired_test(a: np.ndarray, b: np.ndarray) -> dict[str, float | str]:
+    """Compare paired per-user values of two models: Wilcoxon signed-rank, two-sided."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("paired test needs the same users in the same order for both models")
+    diff = a - b
+    result: dict[str, float | str] = {"test": "wilcoxon", "mean_diff": float(diff.mean()) if len(diff) else 0.0}
+    if not np.any(diff):
+        result["p_value"] = 1.0
+        return result
+    res = stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
+    p = float(res.pvalue)
+    result["p_value"] = p if math.isfinite(p) else 1.0
+    return result
