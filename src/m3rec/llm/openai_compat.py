@@ -94,7 +94,8 @@ class OpenAICompatBackend:
     ) -> Completion:
         kwargs = self._request_kwargs(messages, json_schema, mode, max_tokens)
         started = time.perf_counter()
-        reply = self._call(kwargs, rejectable=mode not in (None, "text"))
+        probing = mode not in (None, "text") and len(self._modes) > 1
+        reply = self._call(kwargs, rejectable=mode not in (None, "text"), probing=probing)
         if isinstance(reply, str) or not getattr(reply, "choices", None):
             raise LLMResponseError(
                 f"the server at {self.base_url} did not answer with a chat completion: "
@@ -149,9 +150,15 @@ class OpenAICompatBackend:
         kwargs["messages"] = chat
         return kwargs
 
-    def _call(self, kwargs: dict[str, Any], *, rejectable: bool) -> Any:
+    def _call(self, kwargs: dict[str, Any], *, rejectable: bool, probing: bool = False) -> Any:
         openai = self._openai
         try:
+            if probing:
+                # A server refusing a mode answers at once; retrying that refusal only wastes time.
+                try:
+                    return self._client.with_options(max_retries=0).chat.completions.create(**kwargs)
+                except openai.APIConnectionError:
+                    pass
             return self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError:
             raise LLMUnavailableError(
@@ -173,13 +180,14 @@ class OpenAICompatBackend:
                 f"the server at {self.base_url} answered 404 for model '{self.model}': "
                 "check --model and that --base-url ends with /v1"
             ) from None
-        except openai.BadRequestError as exc:
-            if rejectable:
-                raise _ModeRejectedError(self._redact(_short(exc))) from None
-            raise LLMResponseError(
-                f"the server at {self.base_url} rejected the request ({self._redact(_short(exc))})"
-            ) from None
         except openai.APIStatusError as exc:
+            if rejectable and _rejects_structured_mode(exc):
+                raise _ModeRejectedError(self._redact(_short(exc))) from None
+            if exc.status_code in (400, 422):
+                raise LLMResponseError(
+                    f"the server at {self.base_url} rejected the request "
+                    f"({self._redact(_short(exc))})"
+                ) from None
             raise LLMResponseError(
                 f"the server at {self.base_url} failed with HTTP {exc.status_code}: "
                 "check the server's log"
@@ -210,6 +218,17 @@ class OpenAICompatBackend:
 
 class _ModeRejectedError(Exception):
     """The server refused a structured-output mode; the next mode may work."""
+
+
+def _rejects_structured_mode(exc: Any) -> bool:
+    """Tell whether an HTTP error is the server refusing a response_format or tool request."""
+    if exc.status_code in (400, 422):
+        return True
+    # llama.cpp's server answers 500 for a request body it fails to validate.
+    text = _short(exc).lower()
+    return exc.status_code == 500 and any(
+        word in text for word in ("response_format", "json_schema", "tool")
+    )
 
 
 def _short(exc: Exception) -> str:

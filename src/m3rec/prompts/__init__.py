@@ -52,6 +52,8 @@ def _load(name: str, version: str) -> tuple[str, dict[str, str]]:
 def latest_version(name: str) -> str:
     """Return the highest vN of prompt NAME."""
     folder = resources.files(__package__).joinpath(name)
+    if not folder.is_dir():
+        raise PromptError(f"no prompt named {name}")
     versions = [p.name[:-3] for p in folder.iterdir() if re.fullmatch(r"v\d+\.md", p.name)]
     if not versions:
         raise PromptError(f"no prompt named {name}")

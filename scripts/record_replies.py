@@ -1,0 +1,66 @@
+"""Record raw replies of the real local models, for the replay backend in the unit tests.
+
+Run: .venv/bin/python scripts/record_replies.py --out tests/fixtures/replies/recorded.json
+Each entry keeps the raw text exactly as the model wrote it, the model, the prompt id and the
+generation settings, so a test that replays it runs the real parser on a real shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from m3rec import prompts
+from m3rec.agents.mope import ProfileDraft
+from m3rec.demo import recent_history
+from m3rec.agents.mope import format_history
+from m3rec.data import bundled_catalogue_path, load_dataset
+from m3rec.llm.llamacpp import LlamaCppBackend
+from m3rec.llm.registry import MODELS, require_verified
+from m3rec.settings import Settings
+
+# (key, model, user, constrained, max_tokens, note)
+CASES = [
+    ("qwen15_constrained", "qwen2.5-1.5b", "398", True, 512, "grammar-constrained, valid"),
+    ("qwen15_free", "qwen2.5-1.5b", "398", False, 512, "no grammar: fenced JSON or prose"),
+    ("qwen15_truncated", "qwen2.5-1.5b", "12", False, 60, "cut by max_tokens: truncated JSON"),
+    ("qwen05_free", "qwen2.5-0.5b", "12", False, 400, "no grammar, smaller model"),
+    ("smollm2_free", "smollm2-135m", "398", False, 300, "no grammar, tiny model: wrong keys or prose"),
+    ("smollm2_constrained", "smollm2-135m", "12", True, 300, "grammar-constrained tiny model"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    settings = Settings()
+    dataset = load_dataset(bundled_catalogue_path())
+    recorded: dict[str, dict[str, object]] = {}
+    backends: dict[str, LlamaCppBackend] = {}
+    for key, model, user, constrained, max_tokens, note in CASES:
+        if model not in backends:
+            path = require_verified(MODELS[model], settings.paths.model_dir)
+            backends[model] = LlamaCppBackend(path, model_name=model, n_ctx=4096)
+        history = recent_history(dataset, user, 8)
+        prompt = prompts.render("mope", history=format_history(history))
+        schema = ProfileDraft.model_json_schema() if constrained else None
+        completion = backends[model].complete(prompt.messages, json_schema=schema, max_tokens=max_tokens)
+        recorded[key] = {
+            "raw": completion.text,
+            "model": model,
+            "prompt_id": prompt.id,
+            "user_id": user,
+            "history_ids": [h.item_id for h in history],
+            "constrained": constrained,
+            "max_tokens": max_tokens,
+            "finish_reason": completion.finish_reason,
+            "note": note,
+        }
+        print(key, repr(completion.text[:120]), flush=True)
+    args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
