@@ -35,20 +35,23 @@ def make(name: str, seed: int = 0, **overrides):
 SETTINGS = EvalSettings(models=("pop",), n_negatives=50, valid_users=80)
 
 
+@pytest.fixture(scope="module")
+def split(topics):
+    return leave_one_out(topics)
+
+
+@pytest.fixture(scope="class")
+def fitted(request, topics, split):
+    cls = request.cls
+    return make(cls.name, **cls.overrides).fit(train_data(topics, split, SETTINGS, 0))
+
+
 class RecommenderContract:
     """What every recommender in the harness must do."""
 
     name: str
     overrides: dict = {}
     min_hr10: float | None = 0.5  # on the topic data, where random gets about 0.2
-
-    @pytest.fixture(scope="class")
-    def split(self, topics):
-        return leave_one_out(topics)
-
-    @pytest.fixture(scope="class")
-    def fitted(self, topics, split):
-        return make(self.name, **self.overrides).fit(train_data(topics, split, SETTINGS, 0))
 
     def test_score_before_fit_raises(self):
         model = make(self.name, **self.overrides)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pydantic
 
 from m3rec.data.splits import (
     IndexedDataset,
@@ -56,7 +57,13 @@ class EvalSettings:
         if self.users is not None and self.users < 1:
             raise ValueError("users must be at least 1")
         for name in self.models:
-            model_class(name)  # raises KeyError for an unknown model
+            config_class = model_class(name).config_class  # KeyError for an unknown model
+            try:
+                config_class.model_validate(self.overrides.get(name, {}))
+            except pydantic.ValidationError as e:
+                err = e.errors()[0]
+                where = ".".join(str(x) for x in err["loc"])
+                raise ValueError(f"invalid setting {name}.{where}: {err['msg']}") from None
 
 
 @dataclass

@@ -79,9 +79,9 @@ class Recommender(ABC):
 
     def __init__(self, config: ModelConfig | None = None, **overrides: Any) -> None:
         base = config or self.config_class()
-        self.config = base.model_copy(update=overrides) if overrides else base
         if overrides:
-            self.config = self.config_class.model_validate(self.config.model_dump())
+            base = self.config_class.model_validate({**base.model_dump(), **overrides})
+        self.config = base
         self.fitted = False
 
     @abstractmethod

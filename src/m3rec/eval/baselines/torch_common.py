@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +15,19 @@ from m3rec.eval.baselines.base import available_threads
 logger = logging.getLogger(__name__)
 
 
+def torch_threads() -> int:
+    """Return $M3REC_TORCH_THREADS, else the cores this process may use.
+
+    On a machine whose cores are busy with other work, one thread is often much faster than
+    several: OpenMP threads spin waiting for each other when they cannot all run.
+    """
+    raw = os.environ.get("M3REC_TORCH_THREADS", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else available_threads()
+
+
 def setup_torch(seed: int) -> torch.Generator:
-    """Use all available cores and return a generator seeded with `seed` (no global state)."""
-    threads = available_threads()
+    """Set torch's thread count and return a generator seeded with `seed` (no global RNG)."""
+    threads = torch_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     gen = torch.Generator()
