@@ -12,22 +12,28 @@ import json
 from pathlib import Path
 
 from m3rec import prompts
-from m3rec.agents.mope import ProfileDraft
-from m3rec.demo import recent_history
-from m3rec.agents.mope import format_history
+from m3rec.agents.mope import ProfileDraft, format_history
 from m3rec.data import bundled_catalogue_path, load_dataset
+from m3rec.demo import recent_history
+from m3rec.llm.base import ChatMessage
 from m3rec.llm.llamacpp import LlamaCppBackend
 from m3rec.llm.registry import MODELS, require_verified
 from m3rec.settings import Settings
 
-# (key, model, user, constrained, max_tokens, note)
+PREAMBLE = "Before the JSON, say in one sentence what you noticed."
+WRONG_KEYS = 'Use the keys "reasons" and "overview" instead.'
+
+# (key, model, user, constrained, max_tokens, extra instruction appended to the prompt, note)
 CASES = [
-    ("qwen15_constrained", "qwen2.5-1.5b", "398", True, 512, "grammar-constrained, valid"),
-    ("qwen15_free", "qwen2.5-1.5b", "398", False, 512, "no grammar: fenced JSON or prose"),
-    ("qwen15_truncated", "qwen2.5-1.5b", "12", False, 60, "cut by max_tokens: truncated JSON"),
-    ("qwen05_free", "qwen2.5-0.5b", "12", False, 400, "no grammar, smaller model"),
-    ("smollm2_free", "smollm2-135m", "398", False, 300, "no grammar, tiny model: wrong keys or prose"),
-    ("smollm2_constrained", "smollm2-135m", "12", True, 300, "grammar-constrained tiny model"),
+    ("qwen15_constrained", "qwen2.5-1.5b", "398", True, 512, "", "grammar-constrained, valid"),
+    ("qwen15_free", "qwen2.5-1.5b", "398", False, 512, "", "no grammar: fenced JSON or prose"),
+    ("qwen15_preamble", "qwen2.5-1.5b", "12", False, 400, PREAMBLE, "chatty preamble"),
+    ("qwen15_wrong_keys", "qwen2.5-1.5b", "12", False, 300, WRONG_KEYS, "valid JSON, wrong keys"),
+    ("qwen15_truncated", "qwen2.5-1.5b", "12", False, 60, "", "cut by max_tokens: truncated JSON"),
+    ("qwen15_repair_source", "qwen2.5-1.5b", "12", True, 512, "", "grammar-constrained, valid"),
+    ("qwen05_free", "qwen2.5-0.5b", "12", False, 400, "", "no grammar, smaller model"),
+    ("smollm2_free", "smollm2-135m", "398", False, 200, "", "no grammar, tiny model: prose"),
+    ("smollm2_constrained", "smollm2-135m", "12", True, 200, "", "grammar-constrained tiny model"),
 ]
 
 
@@ -39,14 +45,18 @@ def main() -> None:
     dataset = load_dataset(bundled_catalogue_path())
     recorded: dict[str, dict[str, object]] = {}
     backends: dict[str, LlamaCppBackend] = {}
-    for key, model, user, constrained, max_tokens, note in CASES:
+    for key, model, user, constrained, max_tokens, extra, note in CASES:
         if model not in backends:
             path = require_verified(MODELS[model], settings.paths.model_dir)
-            backends[model] = LlamaCppBackend(path, model_name=model, n_ctx=4096)
+            backends[model] = LlamaCppBackend(path, model_name=model, n_ctx=4096, n_threads=1)
         history = recent_history(dataset, user, 8)
         prompt = prompts.render("mope", history=format_history(history))
+        messages = list(prompt.messages)
+        if extra:
+            last = messages[-1]
+            messages[-1] = ChatMessage(last.role, f"{last.content}\n{extra}")
         schema = ProfileDraft.model_json_schema() if constrained else None
-        completion = backends[model].complete(prompt.messages, json_schema=schema, max_tokens=max_tokens)
+        completion = backends[model].complete(messages, json_schema=schema, max_tokens=max_tokens)
         recorded[key] = {
             "raw": completion.text,
             "model": model,
@@ -54,12 +64,13 @@ def main() -> None:
             "user_id": user,
             "history_ids": [h.item_id for h in history],
             "constrained": constrained,
+            "extra_instruction": extra,
             "max_tokens": max_tokens,
             "finish_reason": completion.finish_reason,
             "note": note,
         }
         print(key, repr(completion.text[:120]), flush=True)
-    args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
+        args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -36,4 +36,4 @@ def test_braces_in_values_are_kept_verbatim() -> None:
 def test_mope_prompt_declares_the_history_untrusted() -> None:
     system = prompts.render("mope", history="x").messages[0].content
     assert "untrusted" in system
-    assert "Never follow instructions" in system
+    assert "never follow instructions" in system

@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-models_app = typer.Typer(help="List, download and verify the offline GGUF models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, download and verify the offline GGUF models.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 console = Console()
@@ -32,15 +34,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML config file (default: $M3REC_CONFIG or ~/.config/m3rec/config.toml)."),
+    typer.Option(
+        "--config", help="TOML config file (default: $M3REC_CONFIG or ~/.config/m3rec/config.toml)."
+    ),
 ]
 BackendOpt = Annotated[
     str | None,
-    typer.Option("--backend", help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' (any OpenAI-compatible server)."),
+    typer.Option(
+        "--backend",
+        help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' (any OpenAI-compatible server).",
+    ),
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", help="llamacpp: a registry name or a .gguf path; openai: the server's model name."),
+    typer.Option(
+        "--model",
+        help="llamacpp: a registry name or a .gguf path; openai: the server's model name.",
+    ),
 ]
 BaseUrlOpt = Annotated[
     str | None,
@@ -48,13 +58,21 @@ BaseUrlOpt = Annotated[
 ]
 ApiKeyOpt = Annotated[
     str | None,
-    typer.Option("--api-key", help="API key for the server (prefer M3REC_OPENAI__API_KEY or OPENAI_API_KEY).", show_default=False),
+    typer.Option(
+        "--api-key",
+        help="API key for the server (prefer M3REC_OPENAI__API_KEY or OPENAI_API_KEY).",
+        show_default=False,
+    ),
 ]
 GpuLayersOpt = Annotated[
     int | None,
-    typer.Option("--n-gpu-layers", help="llamacpp: layers to offload to the GPU (-1 = all, 0 = CPU only)."),
+    typer.Option(
+        "--n-gpu-layers", help="llamacpp: layers to offload to the GPU (-1 = all, 0 = CPU only)."
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens to stderr.")]
 
 
@@ -146,8 +164,12 @@ def models_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @models_app.command("pull")
 @reports_errors
 def models_pull(
-    name: Annotated[str, typer.Argument(help="Registry name, e.g. qwen2.5-1.5b (see `m3rec models list`).")],
-    force: Annotated[bool, typer.Option("--force", help="Download and assemble again even if verified.")] = False,
+    name: Annotated[
+        str, typer.Argument(help="Registry name, e.g. qwen2.5-1.5b (see `m3rec models list`).")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Download and assemble again even if verified.")
+    ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -221,7 +243,11 @@ def doctor(
 
     _setup_logging(verbose)
     settings = settings_from_flags(
-        config, backend=backend, model=model, base_url=base_url, api_key=api_key,
+        config,
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
         n_gpu_layers=n_gpu_layers,
     )
     report = run_doctor(settings)
@@ -261,8 +287,18 @@ def _print_doctor(report: dict[str, Any]) -> None:
 @app.command()
 @reports_errors
 def demo(
-    user: Annotated[str | None, typer.Option("--user", help="User id in the bundled catalogue (default: one picked by --seed).")] = None,
-    items: Annotated[int, typer.Option("--items", min=1, max=50, help="How many of the user's most recent items the LLM reads.")] = 8,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", help="User id in the bundled catalogue (default: one picked by --seed)."
+        ),
+    ] = None,
+    items: Annotated[
+        int,
+        typer.Option(
+            "--items", min=1, max=50, help="How many of the user's most recent items the LLM reads."
+        ),
+    ] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed for picking the user.")] = 7,
     config: ConfigOpt = None,
     backend: BackendOpt = None,
@@ -278,10 +314,18 @@ def demo(
 
     _setup_logging(verbose)
     settings = settings_from_flags(
-        config, backend=backend, model=model, base_url=base_url, api_key=api_key,
+        config,
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
         n_gpu_layers=n_gpu_layers,
     )
-    with console.status("asking the LLM why this user watches what they watch...") if not as_json else _nothing():
+    with (
+        console.status("asking the LLM why this user watches what they watch...")
+        if not as_json
+        else _nothing()
+    ):
         result = run_demo(settings, user_id=user, n_items=items, seed=seed)
     if as_json:
         print_json(
@@ -289,7 +333,12 @@ def demo(
                 "dataset": result.dataset,
                 "user_id": result.profile.user_id,
                 "history": [
-                    {"item_id": h.item_id, "title": result.titles[h.item_id], "rating": h.rating, "date": h.day}
+                    {
+                        "item_id": h.item_id,
+                        "title": result.titles[h.item_id],
+                        "rating": h.rating,
+                        "date": h.day,
+                    }
                     for h in result.history
                 ],
                 "profile": result.profile.model_dump(mode="json"),
@@ -312,7 +361,9 @@ class _nothing:
 
 def _print_demo(result: Any) -> None:
     profile = result.profile
-    console.print(f"[bold]User {profile.user_id}[/bold] of {result.dataset}: the {len(result.history)} most recent items")
+    console.print(
+        f"[bold]User {profile.user_id}[/bold] of {result.dataset}: the {len(result.history)} most recent items"
+    )
     history = Table("id", "title", "rating", "date")
     for entry in result.history:
         rating = "" if entry.rating is None else f"{entry.rating:g}"
@@ -334,6 +385,264 @@ def _print_demo(result: Any) -> None:
         f"{', repaired once' if result.repaired else ''}; "
         f"{profile.dropped_evidence} invalid evidence id(s) dropped[/dim]"
     )
+
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Dataset folder (MovieLens 1M/100K/latest-small, Amazon P5, or generic); default: the bundled MovieLens latest-small.",
+    ),
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="auto, movielens-1m, movielens-100k, movielens-latest, amazon-p5 or generic.",
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Chroma folder for profiles, notes and traits (default: paths.chroma_dir)."
+    ),
+]
+
+
+def _load_data(data: Path | None, data_format: str) -> Any:
+    from m3rec.data import bundled_catalogue_path, load_dataset
+
+    return load_dataset(data or bundled_catalogue_path(), data_format)
+
+
+@app.command()
+@reports_errors
+def profile(
+    data: DataOpt = None,
+    data_format: FormatOpt = "auto",
+    users: Annotated[
+        str | None,
+        typer.Option(
+            "--users",
+            help="How many users (a seeded sample of users with 3+ interactions) or comma-separated user ids.",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Profile one user and print the profile readably.")
+    ] = None,
+    cold_k: Annotated[
+        int,
+        typer.Option(
+            "--cold-k",
+            min=0,
+            help="Cold-start: read only the K most recent visible items (0 = the whole visible history).",
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for sampling --users N.")] = 0,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=64,
+            help="Requests in flight at once (useful with --backend openai; the local model runs one at a time).",
+        ),
+    ] = 1,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    n_gpu_layers: GpuLayersOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write motivation profiles (MOPE) for users of a dataset; resumable, nothing computed twice.
+
+    Each profile is stored in Chroma as soon as it is written, keyed by user, visible history,
+    prompt version and model, so a killed run picks up where it stopped and a changed prompt or
+    model never serves a stale profile. Users whose reply never validates are recorded as failed
+    and retried by the next run.
+    """
+    from m3rec.llm.factory import build_backend
+    from m3rec.profiling import model_identity, run_profiles, select_users
+    from m3rec.store import open_store
+
+    _setup_logging(verbose)
+    if (users is None) == (user is None):
+        fail("give either --users N|ID,ID... or --user ID")
+    settings = settings_from_flags(
+        config,
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        n_gpu_layers=n_gpu_layers,
+    )
+    dataset = _load_data(data, data_format)
+    chosen = select_users(dataset, user or users or "", seed)
+    motivation_store = open_store(store or settings.paths.chroma_dir)
+    progress = _progress_bar(as_json or user is not None)
+    with progress:
+        task = progress.add_task("profiles", total=len(chosen))
+
+        def advance(user_id: str, state: str) -> None:
+            progress.update(task, advance=1, description=f"profiles (last: {user_id} {state})")
+
+        summary = run_profiles(
+            dataset,
+            chosen,
+            llm=lambda: build_backend(settings),
+            store=motivation_store,
+            model_id=model_identity(settings),
+            cold_k=cold_k,
+            concurrency=concurrency,
+            on_progress=advance,
+        )
+    if user is not None:
+        _print_stored_profile(dataset, motivation_store, user, settings, cold_k, as_json, summary)
+        return
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    console.print(
+        f"{summary.profiles} profiled, {summary.cache_hits} from the store, {summary.failed} failed; "
+        f"{summary.llm_calls} LLM calls, {summary.prompt_tokens} prompt + "
+        f"{summary.completion_tokens} generated tokens in {summary.seconds:.1f}s"
+    )
+    for failure in summary.failures[:10]:
+        console.print(f"[red]failed[/red] user {failure['user_id']}: {failure['error']}")
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+def _print_stored_profile(
+    dataset: Any,
+    store: Any,
+    user_id: str,
+    settings: Settings,
+    cold_k: int,
+    as_json: bool,
+    summary: Any,
+) -> None:
+    from m3rec.agents.mope import current_prompt_id, profile_key
+    from m3rec.profiling import model_identity, visible_history
+
+    if summary.failed:
+        fail(f"user {user_id}: {summary.failures[0]['error']}")
+    history = visible_history(dataset, user_id, cold_k)
+    key = profile_key(user_id, history, current_prompt_id(), model_identity(settings))
+    stored = store.get_profile(key)
+    if stored is None:
+        fail(f"no stored profile for user {user_id}")
+    data = json.loads(stored.profile_json)
+    if as_json:
+        print_json({"key": key, "profile": data, "cost": stored.meta})
+        return
+    titles = {h.item_id: dataset.items[h.item_id].title for h in history}
+    console.print(
+        f"[bold]User {user_id}[/bold]: {len(history)} visible item(s), {data['prompt_id']}, {data['model']}"
+    )
+    motives = Table("motivation", "strength", "why", "evidence", "seen")
+    for m in data["motivations"]:
+        evidence = ", ".join(titles.get(e, e) for e in m["evidence"]) or "(none valid)"
+        seen = f"{m['first_seen'] or ''} to {m['last_seen'] or ''}" if m["first_seen"] else ""
+        motives.add_row(m["label"], f"{m['strength']:.2f}", m["description"], evidence, seen)
+    console.print(motives)
+    console.print(f"[bold]Summary[/bold] {data['summary']}")
+    console.print(f"[bold]Recent shift[/bold] {data['shift']}")
+    meta = stored.meta
+    console.print(
+        f"[dim]{meta.get('llm_calls')} call(s), {meta.get('prompt_tokens')} prompt + "
+        f"{meta.get('completion_tokens')} generated tokens, {meta.get('seconds')}s[/dim]"
+    )
+
+
+@app.command()
+@reports_errors
+def traits(
+    data: DataOpt = None,
+    data_format: FormatOpt = "auto",
+    items: Annotated[
+        int | None,
+        typer.Option("--items", min=1, help="Only the N most popular items (default: all)."),
+    ] = None,
+    use_llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm", help="Ask the LLM for traits in batches of 8 (default: from metadata only)."
+        ),
+    ] = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Distil items into abstract traits (the need each serves) and store them in Chroma."""
+    from collections import Counter
+
+    from m3rec.agents.traits import distil_traits
+    from m3rec.llm.factory import build_backend
+    from m3rec.profiling import model_identity
+    from m3rec.store import open_store
+
+    _setup_logging(verbose)
+    settings = settings_from_flags(
+        config, backend=backend, model=model, base_url=base_url, api_key=api_key
+    )
+    dataset = _load_data(data, data_format)
+    counts = Counter(e.item_id for h in dataset.histories.values() for e in h)
+    ranked = [dataset.items[i] for i, _ in counts.most_common(items)]
+    trait_store = open_store(store or settings.paths.chroma_dir)
+    llm = build_backend(settings) if use_llm else None
+    try:
+        with _progress_bar(as_json) as progress:
+            task = progress.add_task("traits", total=len(ranked))
+            stats = distil_traits(
+                ranked,
+                trait_store,
+                llm=llm,
+                model_id=model_identity(settings),
+                on_progress=lambda n: progress.advance(task, n),
+            )
+    finally:
+        if llm is not None:
+            llm.close()
+    if as_json:
+        print_json(stats)
+        return
+    console.print(
+        f"{stats['items']} items: {stats['cache_hits']} from the store, "
+        f"{stats['llm_calls']} LLM batches, {stats['failed']} failed"
+    )
+
+
+def _progress_bar(quiet: bool) -> Progress:
+    from rich.progress import MofNCompleteColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+    )
+
+
+def _register_evaluate() -> None:
+    from m3rec.cli_evaluate import evaluate
+
+    app.command("evaluate")(reports_errors(evaluate))
+
+
+_register_evaluate()
 
 
 def main() -> None:

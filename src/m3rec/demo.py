@@ -58,7 +58,7 @@ def run_demo(settings: Settings, *, user_id: str | None, n_items: int, seed: int
     backend = build_backend(settings)
     try:
         model_name = str(backend.describe().get("model"))
-        profile, result = extract_profile(backend, user, history, model_name=model_name)
+        outcome = extract_profile(backend, user, history, model_name=model_name)
         described = backend.describe()
     finally:
         backend.close()
@@ -67,8 +67,8 @@ def run_demo(settings: Settings, *, user_id: str | None, n_items: int, seed: int
         dataset=dataset.name,
         history=history,
         titles=titles,
-        profile=profile,
-        usage=result.usage,
-        repaired=result.repaired,
+        profile=outcome.profile,
+        usage=outcome.usage,
+        repaired=not outcome.first_try_valid,
         backend=described,
     )

@@ -17,8 +17,15 @@ from m3rec.llm.registry import MODELS, model_status
 from m3rec.settings import Settings
 
 _PACKAGES = (
-    "m3rec", "llama-cpp-python", "openai", "torch", "chromadb", "langgraph",
-    "langchain-core", "sentence-transformers", "pydantic",
+    "m3rec",
+    "llama-cpp-python",
+    "openai",
+    "torch",
+    "chromadb",
+    "langgraph",
+    "langchain-core",
+    "sentence-transformers",
+    "pydantic",
 )
 
 

@@ -85,7 +85,10 @@ class Settings(BaseSettings):
     """All of m3rec's settings."""
 
     model_config = SettingsConfigDict(
-        env_prefix="M3REC_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+        env_prefix="M3REC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
     )
 
     llm: LLMSettings = LLMSettings()
@@ -134,7 +137,9 @@ def _check_toml(path: Path) -> None:
         with path.open("rb") as fh:
             tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
+        raise ConfigError(
+            f"config file {path} is not valid TOML ({exc}): fix or remove it"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from None
 

@@ -39,3 +39,61 @@ def http_server(status: int, body: bytes, content_type: str, delay_s: float = 0.
     finally:
         server.shutdown()
         server.server_close()
+
+
+class ChatReplayServer:
+    """An OpenAI-compatible /v1/chat/completions that answers with recorded raw model replies."""
+
+    def __init__(self, replies: list[str], delay_s: float = 0.0) -> None:
+        import json
+
+        self.replies = replies
+        self.requests = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with outer._lock:
+                    text = outer.replies[outer.requests % len(outer.replies)]
+                    outer.requests += 1
+                time.sleep(delay_s)
+                body = json.dumps(
+                    {
+                        "id": "chatcmpl-replay",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "replay",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+                    }
+                ).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,18 +11,23 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from m3rec import prompts
-from m3rec.llm.base import LLMBackend, StructuredResult, structured
+from m3rec.llm.base import LLMBackend, Usage, structured
+from m3rec.store import MotivationStore
 
 MAX_ITEM_TEXT = 300
+WINDOW_SIZE = 20
+MAX_WINDOWS = 3
+WINDOW_DECAY = 0.5
 _MARKERS = ("<<<HISTORY", "HISTORY>>>")
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 class MotivationDraft(BaseModel):
     """One motivation as the LLM writes it."""
 
-    label: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=1)
-    evidence: list[str]
+    label: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=120)
+    evidence: list[str] = Field(max_length=20)
     strength: float = Field(ge=0.0, le=1.0)
 
     @field_validator("evidence", mode="before")
@@ -35,8 +42,8 @@ class ProfileDraft(BaseModel):
     """The LLM's whole reply: what the schema constrains generation to."""
 
     motivations: list[MotivationDraft] = Field(min_length=2, max_length=5)
-    summary: str = Field(min_length=1)
-    shift: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=240)
+    shift: str = Field(min_length=1, max_length=160)
 
 
 class Motivation(BaseModel):
@@ -59,6 +66,8 @@ class MotivationProfile(BaseModel):
     shift: str
     prompt_id: str
     model: str
+    windows: int = 1
+    cited_evidence: int = 0
     dropped_evidence: int = 0
 
 
@@ -79,6 +88,15 @@ class HistoryEntry:
         return datetime.fromtimestamp(self.timestamp, tz=UTC).date()
 
 
+@dataclass(frozen=True)
+class ProfileOutcome:
+    """A profile and what it cost: LLM calls, tokens, time, and whether a repair was needed."""
+
+    profile: MotivationProfile
+    usage: Usage
+    first_try_valid: bool
+
+
 def format_history(history: list[HistoryEntry]) -> str:
     """Render the history as one quoted line per item, oldest first."""
     lines = []
@@ -97,13 +115,49 @@ def format_history(history: list[HistoryEntry]) -> str:
     return "\n".join(lines)
 
 
+def profile_key(user_id: str, history: list[HistoryEntry], prompt_id: str, model_id: str) -> str:
+    """Return the deterministic id of a profile: same user, history, prompt and model, same key."""
+    template_hash = prompts.render(*prompt_id.split("/"), history="").template_hash
+    digest = hashlib.sha256()
+    for part in (user_id, prompt_id, template_hash, model_id):
+        digest.update(part.encode() + b"\0")
+    for entry in history:
+        digest.update(f"{entry.item_id}|{entry.rating}|{entry.timestamp}|{entry.text}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def split_windows(history: list[HistoryEntry]) -> list[list[HistoryEntry]]:
+    """Cut a long history into dated windows of WINDOW_SIZE items, keeping the most recent ones."""
+    if len(history) <= WINDOW_SIZE:
+        return [history]
+    windows = []
+    end = len(history)
+    while end > 0 and len(windows) < MAX_WINDOWS:
+        windows.append(history[max(0, end - WINDOW_SIZE) : end])
+        end -= WINDOW_SIZE
+    return windows[::-1]
+
+
 def extract_profile(
     llm: LLMBackend, user_id: str, history: list[HistoryEntry], *, model_name: str
-) -> tuple[MotivationProfile, StructuredResult[ProfileDraft]]:
-    """Ask the LLM for USER_ID's profile; keep only evidence that is in the history."""
-    prompt = prompts.render("mope", history=format_history(history))
-    result = structured(llm, prompt.messages, ProfileDraft)
-    return build_profile(user_id, history, result.value, prompt.id, model_name), result
+) -> ProfileOutcome:
+    """Ask the LLM for USER_ID's profile, window by window; keep only evidence in the history."""
+    usage = Usage()
+    first_try_valid = True
+    drafts = []
+    prompt_id = ""
+    for window in split_windows(history):
+        prompt = prompts.render("mope", history=format_history(window))
+        prompt_id = prompt.id
+        result = structured(llm, prompt.messages, ProfileDraft)
+        first_try_valid &= not result.repaired
+        for field in ("calls", "prompt_tokens", "completion_tokens", "seconds"):
+            setattr(usage, field, getattr(usage, field) + getattr(result.usage, field))
+        drafts.append(build_profile(user_id, window, result.value, prompt.id, model_name))
+    profile = drafts[0] if len(drafts) == 1 else merge_windows(drafts)
+    return ProfileOutcome(
+        profile.model_copy(update={"prompt_id": prompt_id}), usage, first_try_valid
+    )
 
 
 def build_profile(
@@ -111,11 +165,12 @@ def build_profile(
 ) -> MotivationProfile:
     """Check the draft's evidence against the history and date each motivation by it."""
     days = {entry.item_id: entry.day for entry in history}
-    dropped = 0
+    cited = sum(len(m.evidence) for m in draft.motivations)
+    kept_total = 0
     motivations = []
     for item in draft.motivations:
         evidence = list(dict.fromkeys(e for e in item.evidence if e in days))
-        dropped += len(item.evidence) - len([e for e in item.evidence if e in days])
+        kept_total += sum(1 for e in item.evidence if e in days)
         seen = sorted(d for d in (days[e] for e in evidence) if d is not None)
         motivations.append(
             Motivation(
@@ -135,5 +190,82 @@ def build_profile(
         shift=draft.shift.strip(),
         prompt_id=prompt_id,
         model=model,
-        dropped_evidence=dropped,
+        cited_evidence=cited,
+        dropped_evidence=cited - kept_total,
     )
+
+
+def merge_windows(profiles: list[MotivationProfile]) -> MotivationProfile:
+    """Merge per-window profiles, oldest first; a window's weight halves with each step back."""
+    weights = [WINDOW_DECAY ** (len(profiles) - 1 - i) for i in range(len(profiles))]
+    groups: list[list[tuple[float, Motivation]]] = []
+    for weight, profile in zip(weights, profiles, strict=True):
+        for motivation in profile.motivations:
+            group = next((g for g in groups if _same_motivation(g[0][1], motivation)), None)
+            if group is None:
+                groups.append([(weight, motivation)])
+            else:
+                group.append((weight, motivation))
+    total = sum(weights)
+    merged = [_merge_group(group, total) for group in groups]
+    merged.sort(key=lambda m: m.strength, reverse=True)
+    recent = profiles[-1]
+    old_labels = {m.label.lower() for p in profiles[:-1] for m in p.motivations}
+    new = [m.label for m in recent.motivations if m.label.lower() not in old_labels]
+    shift = recent.shift if not new else f"{recent.shift} Newest window adds: {', '.join(new)}."
+    return recent.model_copy(
+        update={
+            "motivations": merged[:5],
+            "shift": shift,
+            "windows": len(profiles),
+            "cited_evidence": sum(p.cited_evidence for p in profiles),
+            "dropped_evidence": sum(p.dropped_evidence for p in profiles),
+        }
+    )
+
+
+def _same_motivation(a: Motivation, b: Motivation) -> bool:
+    words_a, words_b = set(_WORD.findall(a.label.lower())), set(_WORD.findall(b.label.lower()))
+    if not words_a or not words_b:
+        return False
+    return len(words_a & words_b) / len(words_a | words_b) >= 0.5
+
+
+def _merge_group(group: list[tuple[float, Motivation]], total_weight: float) -> Motivation:
+    latest = group[-1][1]
+    evidence = list(dict.fromkeys(e for _, m in group for e in m.evidence))
+    firsts = [m.first_seen for _, m in group if m.first_seen]
+    lasts = [m.last_seen for _, m in group if m.last_seen]
+    return Motivation(
+        label=latest.label,
+        description=latest.description,
+        evidence=evidence,
+        strength=round(sum(w * m.strength for w, m in group) / total_weight, 3),
+        first_seen=min(firsts) if firsts else None,
+        last_seen=max(lasts) if lasts else None,
+    )
+
+
+def store_profile(store: MotivationStore, key: str, outcome: ProfileOutcome, model_id: str) -> None:
+    """Save a profile with its cost under KEY; its motivations become searchable notes."""
+    profile, usage = outcome.profile, outcome.usage
+    store.put_profile(
+        key,
+        profile.user_id,
+        profile.model_dump(mode="json"),
+        profile.summary,
+        {
+            "model_id": model_id,
+            "prompt_id": profile.prompt_id,
+            "llm_calls": usage.calls,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "seconds": round(usage.seconds, 3),
+            "first_try_valid": outcome.first_try_valid,
+        },
+    )
+
+
+def current_prompt_id() -> str:
+    """Return the id of the MOPE prompt version in use."""
+    return f"mope/{prompts.latest_version('mope')}"

@@ -156,7 +156,9 @@ class OpenAICompatBackend:
             if probing:
                 # A server refusing a mode answers at once; retrying that refusal only wastes time.
                 try:
-                    return self._client.with_options(max_retries=0).chat.completions.create(**kwargs)
+                    return self._client.with_options(max_retries=0).chat.completions.create(
+                        **kwargs
+                    )
                 except openai.APIConnectionError:
                     pass
             return self._client.chat.completions.create(**kwargs)
@@ -167,8 +169,7 @@ class OpenAICompatBackend:
             ) from None
         except openai.APIConnectionError:
             raise LLMUnavailableError(
-                f"cannot connect to the server at {self.base_url}: "
-                "start it, or fix --base-url"
+                f"cannot connect to the server at {self.base_url}: start it, or fix --base-url"
             ) from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise LLMAuthError(

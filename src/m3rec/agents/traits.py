@@ -1,0 +1,172 @@
+"""Item traits: what need an item serves, from metadata always and from the LLM when asked."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from m3rec import prompts
+from m3rec.data import Item
+from m3rec.errors import LLMError
+from m3rec.llm.base import LLMBackend, structured
+
+METADATA_SOURCE = "metadata/v1"
+LLM_BATCH = 8
+_MAX_TEXT = 240
+
+# MovieLens genres read as the needs they serve.
+GENRE_NEEDS = {
+    "action": "adrenaline and spectacle",
+    "adventure": "escape on a journey",
+    "animation": "visual imagination",
+    "children": "family viewing with kids",
+    "children's": "family viewing with kids",
+    "comedy": "light-hearted laughter",
+    "crime": "moral tension and intrigue",
+    "documentary": "learning about the real world",
+    "drama": "emotional depth",
+    "fantasy": "escape into the impossible",
+    "film-noir": "dark stylish mystery",
+    "horror": "the thrill of fear",
+    "imax": "big-screen spectacle",
+    "musical": "songs and performance",
+    "mystery": "solving a puzzle",
+    "romance": "love and connection",
+    "sci-fi": "ideas about the future",
+    "thriller": "suspense and tension",
+    "war": "history and sacrifice",
+    "western": "frontier adventure",
+}
+
+# Amazon second-level categories read as needs.
+CATEGORY_NEEDS = {
+    "skin care": "skin care routine",
+    "makeup": "a polished look",
+    "hair care": "hair care routine",
+    "fragrance": "scent as self-expression",
+    "tools & accessories": "grooming tools",
+    "bath & body": "pampering and self-care",
+    "nail": "nail care and colour",
+    "men's grooming": "men's grooming",
+    "exercise & fitness": "staying fit",
+    "outdoor recreation": "time outdoors",
+    "hunting & fishing": "hunting and fishing trips",
+    "team sports": "playing on a team",
+    "cycling": "riding a bike",
+    "camping & hiking": "camping and hiking",
+}
+
+
+class ItemTraitsDraft(BaseModel):
+    """Traits of one item as the LLM writes them."""
+
+    id: str
+    traits: list[str] = Field(min_length=1, max_length=4)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_string(cls, value: Any) -> Any:
+        return str(value).strip().strip("[]") if value is not None else value
+
+
+class TraitsBatch(BaseModel):
+    """The LLM's reply for one batch of items."""
+
+    items: list[ItemTraitsDraft] = Field(min_length=1, max_length=LLM_BATCH)
+
+
+def metadata_traits(item: Item) -> list[str]:
+    """Return the needs an item's genres, categories, era and brand point to, without an LLM."""
+    traits: list[str] = []
+    for genre in _split(item.fields.get("genres", ""), ","):
+        if need := GENRE_NEEDS.get(genre.lower()):
+            traits.append(need)
+    path = [part.strip() for part in item.fields.get("categories", "").split(">")]
+    if len(path) > 1:
+        traits.append(CATEGORY_NEEDS.get(path[1].lower(), path[1].lower()))
+    if len(path) > 2:
+        traits.append(" ".join(p.lower() for p in path[2:]))
+    if (year := item.fields.get("year", "")).isdigit():
+        traits.append(f"{year[:3]}0s nostalgia")
+    if brand := item.fields.get("brand"):
+        traits.append(f"trust in {brand}")
+    if weak := item.fields.get("weak_text"):
+        traits.append(weak)
+    return list(dict.fromkeys(traits))
+
+
+def _split(text: str, sep: str) -> Iterable[str]:
+    return (part.strip() for part in text.split(sep) if part.strip())
+
+
+def trait_key(item: Item, source: str) -> str:
+    """Return a deterministic key: same item text and same source (prompt, model), same key."""
+    digest = hashlib.sha256(f"{source}\0{item.item_id}\0{item.text()}".encode())
+    return digest.hexdigest()[:32]
+
+
+def format_items(items: list[Item]) -> str:
+    """Render items as quoted data lines for the traits prompt."""
+    lines = []
+    for item in items:
+        text = " ".join(item.text().split()).replace("<<<ITEMS", "").replace("ITEMS>>>", "")
+        lines.append(f"[{item.item_id}] {text[:_MAX_TEXT]}")
+    return "\n".join(lines)
+
+
+def llm_traits(llm: LLMBackend, items: list[Item]) -> dict[str, list[str]]:
+    """Ask the LLM for the traits of up to LLM_BATCH items; ids it invents are dropped."""
+    prompt = prompts.render("traits", items=format_items(items))
+    result = structured(llm, prompt.messages, TraitsBatch)
+    wanted = {item.item_id for item in items}
+    found: dict[str, list[str]] = {}
+    for entry in result.value.items:
+        if entry.id in wanted and entry.id not in found:
+            found[entry.id] = [t.strip() for t in entry.traits if t.strip()]
+    return found
+
+
+def distil_traits(
+    items: list[Item],
+    store: Any,
+    *,
+    llm: LLMBackend | None = None,
+    model_id: str = "",
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Store traits for ITEMS (metadata always; LLM in batches when LLM is given), skipping cached."""
+    source = METADATA_SOURCE
+    if llm is not None:
+        prompt_hash = prompts.render("traits", items="").template_hash
+        source = f"traits/v1:{prompt_hash}:{model_id}"
+    keys = {item.item_id: trait_key(item, source) for item in items}
+    cached = store.get_traits(list(keys.values()))
+    todo = [item for item in items if keys[item.item_id] not in cached]
+    stats = {"items": len(items), "cache_hits": len(items) - len(todo), "llm_calls": 0, "failed": 0}
+    batch_size = LLM_BATCH if llm is not None else 256
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        from_llm: dict[str, list[str]] = {}
+        if llm is not None:
+            stats["llm_calls"] += 1
+            try:
+                from_llm = llm_traits(llm, batch)
+            except LLMError:
+                stats["failed"] += len(batch)
+                continue
+        records = []
+        for item in batch:
+            traits = from_llm.get(item.item_id) or metadata_traits(item)
+            record = {
+                "traits": traits,
+                "source": source if item.item_id in from_llm else METADATA_SOURCE,
+            }
+            records.append((keys[item.item_id], item.item_id, record))
+        store.put_traits(records)
+        if on_progress:
+            on_progress(len(batch))
+    return stats
