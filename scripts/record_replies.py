@@ -13,6 +13,7 @@ from pathlib import Path
 
 from m3rec import prompts
 from m3rec.agents.mope import ProfileDraft, format_history
+from m3rec.agents.traits import TraitsBatch, format_items
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.demo import recent_history
 from m3rec.llm.base import ChatMessage
@@ -21,14 +22,12 @@ from m3rec.llm.registry import MODELS, require_verified
 from m3rec.settings import Settings
 
 PREAMBLE = "Before the JSON, say in one sentence what you noticed."
-WRONG_KEYS = 'Use the keys "reasons" and "overview" instead.'
 
 # (key, model, user, constrained, max_tokens, extra instruction appended to the prompt, note)
 CASES = [
     ("qwen15_constrained", "qwen2.5-1.5b", "398", True, 512, "", "grammar-constrained, valid"),
     ("qwen15_free", "qwen2.5-1.5b", "398", False, 512, "", "no grammar: fenced JSON or prose"),
     ("qwen15_preamble", "qwen2.5-1.5b", "12", False, 400, PREAMBLE, "chatty preamble"),
-    ("qwen15_wrong_keys", "qwen2.5-1.5b", "12", False, 300, WRONG_KEYS, "valid JSON, wrong keys"),
     ("qwen15_truncated", "qwen2.5-1.5b", "12", False, 60, "", "cut by max_tokens: truncated JSON"),
     ("qwen15_repair_source", "qwen2.5-1.5b", "12", True, 512, "", "grammar-constrained, valid"),
     ("qwen05_free", "qwen2.5-0.5b", "12", False, 400, "", "no grammar, smaller model"),
@@ -71,6 +70,25 @@ def main() -> None:
         }
         print(key, repr(completion.text[:120]), flush=True)
         args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
+    record_traits(backends["qwen2.5-1.5b"], dataset, recorded)
+    args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
+
+
+def record_traits(backend: LlamaCppBackend, dataset, recorded: dict[str, dict[str, object]]) -> None:
+    """Record the traits prompt on 8 items: valid JSON whose keys are wrong for a profile."""
+    items = [dataset.items[i] for i in ("1", "260", "296", "318", "356", "480", "527", "593")]
+    prompt = prompts.render("traits", items=format_items(items))
+    completion = backend.complete(prompt.messages, json_schema=TraitsBatch.model_json_schema())
+    recorded["qwen15_traits"] = {
+        "raw": completion.text,
+        "model": "qwen2.5-1.5b",
+        "prompt_id": prompt.id,
+        "item_ids": [item.item_id for item in items],
+        "constrained": True,
+        "finish_reason": completion.finish_reason,
+        "note": "traits batch; also valid JSON with the wrong keys for a profile",
+    }
+    print("qwen15_traits", repr(completion.text[:120]), flush=True)
 
 
 if __name__ == "__main__":

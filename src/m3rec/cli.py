@@ -481,7 +481,7 @@ def profile(
         n_gpu_layers=n_gpu_layers,
     )
     dataset = _load_data(data, data_format)
-    chosen = select_users(dataset, user or users or "", seed)
+    chosen = select_users(dataset, f"{user}," if user else users or "", seed)
     motivation_store = open_store(store or settings.paths.chroma_dir)
     progress = _progress_bar(as_json or user is not None)
     with progress:
@@ -648,3 +648,7 @@ _register_evaluate()
 def main() -> None:
     """Run the CLI."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -67,9 +67,10 @@ def visible_history(dataset: Dataset, user_id: str, cold_k: int = 0) -> list[His
 
 
 def select_users(dataset: Dataset, spec: str, seed: int) -> list[str]:
-    """Resolve --users: a count N (a seeded sample of evaluable users) or ids 'A,B,C'."""
+    """Resolve --users: a bare number N is a count (a seeded sample of users with 3+ interactions);
+    anything with a comma is a list of ids ('12,' is the one user 12)."""
     spec = spec.strip()
-    if spec.isdigit() and spec not in dataset.histories:
+    if spec.isdigit():
         count = int(spec)
         eligible = sorted(u for u, h in dataset.histories.items() if len(h) >= MIN_EVAL_LENGTH)
         if count < 1:

@@ -25,14 +25,6 @@ def topic_dataset(n_users: int = 160, seed: int = 0) -> IndexedDataset:
     return IndexedDataset("topics", users, [str(i) for i in range(n_items)], seqs, texts)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """Train the tiny test models on one thread: faster, and steady on a busy machine."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("M3REC_TORCH_THREADS", "1")
-        yield
-
-
 @pytest.fixture(scope="session")
 def topics() -> IndexedDataset:
     """Return the toy topic dataset."""

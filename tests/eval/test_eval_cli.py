@@ -22,8 +22,19 @@ def test_evaluate_writes_json_markdown_and_charts(tmp_path):
     result = runner.invoke(
         app,
         [
-            "--data", str(FIXTURES / "amazon-beauty-slice"), "--models", "pop,itemknn",
-            "--protocol", "both", "--cold-k", "0,1", "--seeds", "2", "--out", str(out), "--json",
+            "--data",
+            str(FIXTURES / "amazon-beauty-slice"),
+            "--models",
+            "pop,itemknn",
+            "--protocol",
+            "both",
+            "--cold-k",
+            "0,1",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+            "--json",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -45,8 +56,16 @@ def test_evaluate_writes_json_markdown_and_charts(tmp_path):
 def test_evaluate_prints_a_table_without_json(tmp_path):
     result = runner.invoke(
         app,
-        ["--data", str(FIXTURES / "ml-latest-slice"), "--models", "pop", "--seeds", "1",
-         "--out", str(tmp_path)],
+        [
+            "--data",
+            str(FIXTURES / "ml-latest-slice"),
+            "--models",
+            "pop",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "| pop (best baseline) | sampled | 0 |" in result.stdout
@@ -87,8 +106,16 @@ def test_unwritable_out_dir(tmp_path):
     blocker.write_text("x")
     result = runner.invoke(
         app,
-        ["--data", str(FIXTURES / "ml-latest-slice"), "--models", "pop", "--seeds", "1",
-         "--out", str(blocker / "sub")],
+        [
+            "--data",
+            str(FIXTURES / "ml-latest-slice"),
+            "--models",
+            "pop",
+            "--seeds",
+            "1",
+            "--out",
+            str(blocker / "sub"),
+        ],
     )
     assert result.exit_code == 1
     assert "cannot write results" in result.output

@@ -71,8 +71,12 @@ def test_results_rows_have_the_issue_shape_and_reproduce(topics):
     doc = run_evaluation(topics, settings).to_json()
     again = run_evaluation(topics, settings).to_json()
     assert doc["results"] == [
-        {**r, "fit_seconds": a["fit_seconds"], "score_seconds": a["score_seconds"],
-         "peak_rss_mb": a["peak_rss_mb"]}
+        {
+            **r,
+            "fit_seconds": a["fit_seconds"],
+            "score_seconds": a["score_seconds"],
+            "peak_rss_mb": a["peak_rss_mb"],
+        }
         for r, a in zip(again["results"], doc["results"], strict=True)
     ]
     assert doc["dataset"] == "topics"
@@ -82,7 +86,10 @@ def test_results_rows_have_the_issue_shape_and_reproduce(topics):
     assert list(row["metrics"]) == list(METRICS) and row["seeds"] == [0, 1]
     by = {(r["model"], r["protocol"], r["cold_k"]): r for r in doc["results"]}
     # The topic data is learnable by neighbours, not by popularity.
-    assert by[("itemknn", "sampled", 0)]["metrics"]["HR@10"] > by[("pop", "sampled", 0)]["metrics"]["HR@10"]
+    assert (
+        by[("itemknn", "sampled", 0)]["metrics"]["HR@10"]
+        > by[("pop", "sampled", 0)]["metrics"]["HR@10"]
+    )
     assert by[("itemknn", "sampled", 0)]["best_baseline"]
     assert by[("pop", "sampled", 0)]["paired_test"]["against"] == "itemknn"
     assert by[("pop", "sampled", 0)]["paired_test"]["p_value"] < 0.01
@@ -90,7 +97,10 @@ def test_results_rows_have_the_issue_shape_and_reproduce(topics):
     assert by[("pop", "sampled", 0)]["n_users"] == 160
     assert by[("pop", "sampled", 1)]["n_users"] == 32  # default cold sample: a fifth of users
     # Full ranking is harder than 50-negative sampling.
-    assert by[("itemknn", "full", 0)]["metrics"]["NDCG@10"] <= by[("itemknn", "sampled", 0)]["metrics"]["NDCG@10"]
+    assert (
+        by[("itemknn", "full", 0)]["metrics"]["NDCG@10"]
+        <= by[("itemknn", "sampled", 0)]["metrics"]["NDCG@10"]
+    )
 
 
 def test_users_option_samples_a_seeded_subset(topics):

@@ -49,7 +49,9 @@ def test_ties_are_broken_at_random_not_in_the_targets_favour():
     assert abs(ranks.mean() - 49.5) < 1.5
     hr10 = metrics_from_ranks(ranks)["HR@10"].mean()
     assert abs(hr10 - 0.10) < 0.02  # a constant scorer is as good as random, no better
-    again = target_ranks(np.zeros((4000, 100)), np.zeros(4000, dtype=int), None, np.random.default_rng(0))
+    again = target_ranks(
+        np.zeros((4000, 100)), np.zeros(4000, dtype=int), None, np.random.default_rng(0)
+    )
     assert again.tolist() == ranks.tolist()
 
 

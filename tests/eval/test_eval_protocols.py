@@ -12,7 +12,13 @@ from m3rec.eval.protocols import full_mask, sample_negatives, sampled_candidates
 def dataset(n_users: int = 40, n_items: int = 300, seed: int = 0) -> IndexedDataset:
     rng = np.random.default_rng(seed)
     seqs = [rng.choice(n_items, size=rng.integers(3, 40), replace=False) for _ in range(n_users)]
-    return IndexedDataset("rand", [str(u) for u in range(n_users)], [str(i) for i in range(n_items)], seqs, [""] * n_items)
+    return IndexedDataset(
+        "rand",
+        [str(u) for u in range(n_users)],
+        [str(i) for i in range(n_items)],
+        seqs,
+        [""] * n_items,
+    )
 
 
 def test_sampled_negatives_exclude_every_touched_item():

@@ -19,8 +19,21 @@ from m3rec.data.splits import (
     eligible_users,
     leave_one_out,
 )
-from m3rec.eval.baselines import EvalCases, Recommender, TrainData, build_model, model_class
-from m3rec.eval.metrics import METRICS, metrics_from_ranks, paired_test, summarize_seeds, target_ranks
+from m3rec.eval.baselines import (
+    EpochCallback,
+    EvalCases,
+    Recommender,
+    TrainData,
+    build_model,
+    model_class,
+)
+from m3rec.eval.metrics import (
+    METRICS,
+    metrics_from_ranks,
+    paired_test,
+    summarize_seeds,
+    target_ranks,
+)
 from m3rec.eval.protocols import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
 
 logger = logging.getLogger(__name__)
@@ -174,7 +187,9 @@ def _add_paired_tests(
         return
     best = ranked[0]["model"]
     for row in group:
-        against = best if row["model"] != best else (ranked[1]["model"] if len(ranked) > 1 else None)
+        against = (
+            best if row["model"] != best else (ranked[1]["model"] if len(ranked) > 1 else None)
+        )
         if against is None:
             continue
         test = paired_test(
@@ -225,9 +240,7 @@ def train_data(data: IndexedDataset, split: Split, settings: EvalSettings, seed:
             [split.valid_history[u] for u in valid_users],
             sampled_candidates(split, valid_users, seed, settings.n_negatives, stage="valid"),
         )
-    return TrainData(
-        split.n_users, split.n_items, split.train, data.item_texts, valid, data.name
-    )
+    return TrainData(split.n_users, split.n_items, split.train, data.item_texts, valid, data.name)
 
 
 def rank_users(
@@ -246,8 +259,10 @@ def rank_users(
         batch = users[start : start + settings.batch_size]
         hists = [split.test_history[u] for u in batch]
         if protocol == "sampled":
-            cand = sampled[start : start + len(batch)] if sampled is not None else (
-                sampled_candidates(split, batch, seed, settings.n_negatives)
+            cand = (
+                sampled[start : start + len(batch)]
+                if sampled is not None
+                else (sampled_candidates(split, batch, seed, settings.n_negatives))
             )
             scores = np.asarray(model.score(batch, hists, cand), dtype=np.float64)
             ranks[start : start + len(batch)] = target_ranks(
@@ -259,6 +274,13 @@ def rank_users(
             mask = full_mask(hists, targets, split.n_items)
             ranks[start : start + len(batch)] = target_ranks(scores, targets, mask, rng)
     return ranks
+
+
+def _epoch_notifier(notify: ProgressCallback, info: dict[str, Any]) -> EpochCallback:
+    def on_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+        notify("epoch", {**info, "epoch": epoch, "epochs": epochs, **logs})
+
+    return on_epoch
 
 
 def run_evaluation(
@@ -289,19 +311,29 @@ def run_evaluation(
                 notify("job", {**info, "done": len(records)})
                 model = factory(name, seed)
                 t0 = time.perf_counter()
-                model.fit(tdata, lambda e, n, logs, i=info: notify("epoch", {**i, "epoch": e, "epochs": n, **logs}))
+                model.fit(tdata, _epoch_notifier(notify, info))
                 fit_s = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 per_user = {
-                    p: metrics_from_ranks(rank_users(model, split, users, p, seed, settings, sampled))
+                    p: metrics_from_ranks(
+                        rank_users(model, split, users, p, seed, settings, sampled)
+                    )
                     for p in settings.protocols
                 }
                 score_s = time.perf_counter() - t0
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 records.append(
                     RunRecord(
-                        name, cold_k, seed, users, per_user, fit_s, score_s, rss,
-                        getattr(model, "best_epoch", None), type(model).is_baseline,
+                        name,
+                        cold_k,
+                        seed,
+                        users,
+                        per_user,
+                        fit_s,
+                        score_s,
+                        rss,
+                        getattr(model, "best_epoch", None),
+                        type(model).is_baseline,
                     )
                 )
                 notify("scored", {**info, "done": len(records), "fit_seconds": fit_s})
@@ -309,7 +341,7 @@ def run_evaluation(
         "users": data.n_users,
         "items": data.n_items,
         "interactions": int(sum(len(s) for s in data.sequences)),
-        "eligible_users": int(len(eligible_users(data))),
+        "eligible_users": len(eligible_users(data)),
     }
     notify("done", {"total": total})
     return EvaluationResult(data.name, settings, records, stats)

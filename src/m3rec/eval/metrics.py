@@ -53,7 +53,9 @@ def mean_metrics(per_user: Mapping[str, np.ndarray]) -> dict[str, float]:
     return {name: float(np.mean(values)) for name, values in per_user.items()}
 
 
-def summarize_seeds(per_seed: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+def summarize_seeds(
+    per_seed: Sequence[Mapping[str, float]],
+) -> tuple[dict[str, float], dict[str, float]]:
     """Return the mean and the sample standard deviation (ddof=1; 0 for one seed) over seeds."""
     names = list(per_seed[0])
     mean = {n: float(np.mean([s[n] for s in per_seed])) for n in names}
@@ -68,7 +70,10 @@ def paired_test(a: np.ndarray, b: np.ndarray) -> dict[str, float | str]:
     if a.shape != b.shape:
         raise ValueError("paired test needs the same users in the same order for both models")
     diff = a - b
-    result: dict[str, float | str] = {"test": "wilcoxon", "mean_diff": float(diff.mean()) if len(diff) else 0.0}
+    result: dict[str, float | str] = {
+        "test": "wilcoxon",
+        "mean_diff": float(diff.mean()) if len(diff) else 0.0,
+    }
     if not np.any(diff):
         result["p_value"] = 1.0
         return result

@@ -28,6 +28,9 @@ class BPRMFConfig(ModelConfig):
     reg: float = Field(default=1e-4, ge=0, description="L2 on the batch's embeddings")
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
     eval_every: int = Field(default=2, ge=1)
+    threads: int | None = Field(
+        default=None, ge=1, description="torch threads; None: $M3REC_TORCH_THREADS or all cores"
+    )
 
 
 class BPRMF(Recommender):
@@ -40,7 +43,7 @@ class BPRMF(Recommender):
         """Train on (user, item, random negative) triples, early stopping on validation NDCG@10."""
         cfg = self.config
         assert isinstance(cfg, BPRMFConfig)
-        gen = setup_torch(cfg.seed)
+        gen = setup_torch(cfg.seed, cfg.threads)
         self.users = torch.nn.Embedding(data.n_users, cfg.dim)
         self.items = torch.nn.Embedding(data.n_items, cfg.dim)
         for emb in (self.users, self.items):
@@ -91,4 +94,3 @@ class BPRMF(Recommender):
             return (eu @ self.items.weight.T).numpy()
         safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), dtype=torch.long)
         return torch.einsum("bd,bcd->bc", eu, self.items.weight[safe]).numpy()
-

@@ -29,6 +29,9 @@ class LightGCNConfig(ModelConfig):
     reg: float = Field(default=1e-4, ge=0, description="L2 on the batch's layer-0 embeddings")
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
     eval_every: int = Field(default=2, ge=1)
+    threads: int | None = Field(
+        default=None, ge=1, description="torch threads; None: $M3REC_TORCH_THREADS or all cores"
+    )
 
 
 class LightGCN(Recommender):
@@ -36,12 +39,13 @@ class LightGCN(Recommender):
 
     name = "lightgcn"
     config_class = LightGCNConfig
+    _cache: torch.Tensor | None = None
 
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
         """Train with BPR on (user, item, random negative), early stopping on validation NDCG@10."""
         cfg = self.config
         assert isinstance(cfg, LightGCNConfig)
-        gen = setup_torch(cfg.seed)
+        gen = setup_torch(cfg.seed, cfg.threads)
         nu, ni = data.n_users, data.n_items
         m = data.user_item_matrix().tocoo()
         self.graph = _normalised_adjacency(m.row, m.col, nu, ni)
@@ -102,9 +106,9 @@ class LightGCN(Recommender):
     ) -> np.ndarray:
         """Return dot products of the propagated user and item embeddings."""
         self._check_fitted()
-        if getattr(self, "_cache", None) is None:
-            self._cache = self._propagate()
         final = self._cache
+        if final is None:
+            final = self._cache = self._propagate()
         eu = final[torch.as_tensor(users, dtype=torch.long)]
         items = final[self.nu :]
         if candidates is None:

@@ -25,9 +25,9 @@ def torch_threads() -> int:
     return max(1, int(raw)) if raw.isdigit() else available_threads()
 
 
-def setup_torch(seed: int) -> torch.Generator:
+def setup_torch(seed: int, threads: int | None = None) -> torch.Generator:
     """Set torch's thread count and return a generator seeded with `seed` (no global RNG)."""
-    threads = torch_threads()
+    threads = threads or torch_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     gen = torch.Generator()

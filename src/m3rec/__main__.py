@@ -1,0 +1,5 @@
+"""Run the CLI as `python -m m3rec`."""
+
+from m3rec.cli import main
+
+main()
