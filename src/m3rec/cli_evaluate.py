@@ -50,7 +50,9 @@ def evaluate(
     data: Annotated[Path, typer.Option(help="Dataset folder (MovieLens, Amazon P5 or generic).")],
     format: Annotated[
         str,
-        typer.Option(help="auto, movielens-1m, movielens-100k, movielens-latest, amazon-p5, generic."),
+        typer.Option(
+            help="auto, movielens-1m, movielens-100k, movielens-latest, amazon-p5, generic."
+        ),
     ] = "auto",
     models: Annotated[
         str, typer.Option(help=f"Comma-separated models: {','.join(BASELINES)}.")
@@ -61,31 +63,41 @@ def evaluate(
     cold_k: Annotated[
         str, typer.Option("--cold-k", help="Comma-separated cold-start cuts; 0 = whole history.")
     ] = "0",
-    seeds: Annotated[int, typer.Option(help="Number of seeds (0..N-1); mean and std over them.")] = 3,
+    seeds: Annotated[
+        int, typer.Option(help="Number of seeds (0..N-1); mean and std over them.")
+    ] = 3,
     users: Annotated[
         int | None, typer.Option(help="Evaluate a seeded sample of N users (default: all).")
     ] = None,
     cold_users: Annotated[
         int | None,
-        typer.Option(help="Users cut in a cold-start run (default 1000, at most a fifth of users)."),
+        typer.Option(
+            help="Users cut in a cold-start run (default 1000, at most a fifth of users)."
+        ),
     ] = None,
     negatives: Annotated[int, typer.Option(help="Sampled negatives per test user.")] = 99,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Model setting MODEL.PARAM=VALUE, e.g. sasrec.epochs=20."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and charts.")] = Path(
-        "m3rec-eval"
-    ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results JSON to stdout.")] = False,
+    out: Annotated[
+        Path, typer.Option(help="Folder for results.json, results.md and charts.")
+    ] = Path("m3rec-eval"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results JSON to stdout.")
+    ] = False,
 ) -> None:
     """Evaluate recommenders on a dataset with the leave-one-out protocol."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
     unknown = [m for m in names if m not in REGISTRY]
     if unknown or not names:
-        raise _fail(f"unknown model {unknown[0] if unknown else '(none)'!r}; use {','.join(REGISTRY)}")
-    protocols = ("sampled", "full") if protocol == "both" else tuple(
-        p.strip() for p in protocol.split(",") if p.strip()
+        raise _fail(
+            f"unknown model {unknown[0] if unknown else '(none)'!r}; use {','.join(REGISTRY)}"
+        )
+    protocols = (
+        ("sampled", "full")
+        if protocol == "both"
+        else tuple(p.strip() for p in protocol.split(",") if p.strip())
     )
     try:
         settings = EvalSettings(
@@ -117,7 +129,9 @@ def evaluate(
     try:
         paths = write_report(doc, out)
     except OSError as e:
-        raise _fail(f"cannot write results to {out}: {e.strerror}; choose a writable --out") from None
+        raise _fail(
+            f"cannot write results to {out}: {e.strerror}; choose a writable --out"
+        ) from None
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
     else:
@@ -145,10 +159,13 @@ class _progress:
         self.bar.__enter__()
         return self.callback
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.bar.__exit__(*exc)
 
     def callback(self, event: str, info: dict[str, Any]) -> None:
+        if not self.bar.console.is_terminal:  # a log file: one plain line per event
+            self._log(event, info)
+            return
         if self.runs is None:
             self.runs = self.bar.add_task("runs", total=info.get("total"), info="")
         if event == "job":
@@ -166,3 +183,15 @@ class _progress:
             self.bar.update(self.epochs, completed=info["epoch"], info=logs)
         elif event == "scored":
             self.bar.update(self.runs, completed=info["done"])
+
+    def _log(self, event: str, info: dict[str, Any]) -> None:
+        label = f"{info.get('model')} cold_k={info.get('cold_k')} seed={info.get('seed')}"
+        if event == "epoch":
+            logs = " ".join(
+                f"{k}={v:.4f}" for k, v in info.items() if k in ("loss", "valid_ndcg10")
+            )
+            self.bar.console.print(f"{label} epoch {info['epoch']}/{info['epochs']} {logs}")
+        elif event == "scored":
+            self.bar.console.print(
+                f"{label} done in {info['fit_seconds']:.1f}s fit ({info['done']}/{info['total']})"
+            )
