@@ -39,3 +39,7 @@ class StructuredOutputError(LLMError):
     def __init__(self, message: str, *, raw_replies: list[str]) -> None:
         super().__init__(message)
         self.raw_replies = raw_replies
+
+
+class EmptyHistoryError(M3recError):
+    """A user has no visible interactions to read motivations from."""

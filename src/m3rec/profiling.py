@@ -19,7 +19,13 @@ from m3rec.agents.mope import (
     store_profile,
 )
 from m3rec.data import Dataset
-from m3rec.errors import ConfigError, LLMAuthError, LLMError, LLMUnavailableError
+from m3rec.errors import (
+    ConfigError,
+    EmptyHistoryError,
+    LLMAuthError,
+    LLMError,
+    LLMUnavailableError,
+)
 from m3rec.llm.base import LLMBackend
 from m3rec.llm.registry import MODELS
 from m3rec.settings import Settings
@@ -169,7 +175,7 @@ def _run_todo(
                     for other in pending:
                         other.cancel()
                     raise
-                except LLMError as exc:
+                except (LLMError, EmptyHistoryError) as exc:
                     summary.failed += 1
                     summary.failures.append({"user_id": user, "error": str(exc)})
                     store.record_failure(keys[user], user, str(exc))

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from m3rec import prompts
+from m3rec.errors import EmptyHistoryError
 from m3rec.llm.base import LLMBackend, Usage, structured
 from m3rec.store import MotivationStore
 
@@ -142,6 +143,8 @@ def extract_profile(
     llm: LLMBackend, user_id: str, history: list[HistoryEntry], *, model_name: str
 ) -> ProfileOutcome:
     """Ask the LLM for USER_ID's profile, window by window; keep only evidence in the history."""
+    if not history:
+        raise EmptyHistoryError(f"user {user_id} has no visible history to read motivations from")
     usage = Usage()
     first_try_valid = True
     drafts = []

@@ -14,7 +14,7 @@ from m3rec.agents.mope import (
     profile_key,
     store_profile,
 )
-from m3rec.errors import LLMError
+from m3rec.errors import EmptyHistoryError, LLMError
 from m3rec.llm.base import LLMBackend
 from m3rec.state import RecState
 from m3rec.store import MotivationStore
@@ -48,7 +48,7 @@ async def extract_motivations(state: RecState, *, deps: Deps) -> dict[str, Any]:
     model_name = str(llm.describe().get("model", deps.model_id))
     try:
         outcome = await asyncio.to_thread(extract_profile, llm, user, history, model_name=model_name)
-    except LLMError as exc:
+    except (LLMError, EmptyHistoryError) as exc:
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
     await asyncio.to_thread(store_profile, deps.store, key, outcome, deps.model_id)
     return {"profile": outcome.profile, "profile_source": "llm", "steps": ["extract_motivations"]}
