@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from m3rec.data import DataError, index_dataset, load_dataset
 from m3rec.eval.baselines import BASELINES, REGISTRY
 from m3rec.eval.harness import EvalSettings, run_evaluation
-from m3rec.eval.report import markdown_table, write_report
+from m3rec.eval.report import markdown_table, write_per_user, write_report
 
 
 def _fail(message: str) -> typer.Exit:
@@ -128,6 +128,7 @@ def evaluate(
     doc["load_report"] = dataset.load_report.as_dict()
     try:
         paths = write_report(doc, out)
+        paths.append(write_per_user(result, out))
     except OSError as e:
         raise _fail(
             f"cannot write results to {out}: {e.strerror}; choose a writable --out"

@@ -119,3 +119,21 @@ def test_unwritable_out_dir(tmp_path):
     )
     assert result.exit_code == 1
     assert "cannot write results" in result.output
+
+
+def test_separate_runs_can_be_paired_like_a_joint_run(tmp_path):
+    from m3rec.eval.report import paired_across
+
+    data = ["--data", str(FIXTURES / "ml-latest-slice"), "--seeds", "2", "--json"]
+    joint = runner.invoke(app, [*data, "--models", "pop,itemknn", "--out", str(tmp_path / "j")])
+    assert joint.exit_code == 0, joint.output
+    for model in ("pop", "itemknn"):
+        res = runner.invoke(app, [*data, "--models", model, "--out", str(tmp_path / model)])
+        assert res.exit_code == 0, res.output
+    files = [tmp_path / m / "per_user.npz" for m in ("pop", "itemknn")]
+    rows = {r["model"]: r for r in json.loads(joint.stdout)["results"]}
+    best = "itemknn" if rows["itemknn"]["best_baseline"] else "pop"
+    other = "pop" if best == "itemknn" else "itemknn"
+    apart = paired_across(files, other, best, "sampled", 0)
+    assert apart["p_value"] == pytest.approx(rows[other]["paired_test"]["p_value"])
+    assert apart["mean_diff"] == pytest.approx(rows[other]["paired_test"]["mean_diff"])

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from m3rec.eval.metrics import METRICS
+import numpy as np
+
+from m3rec.eval.harness import PAIRED_METRIC, EvaluationResult
+from m3rec.eval.metrics import METRICS, paired_test
 
 CHART_METRICS = ("HR@10", "NDCG@10")
 
@@ -62,6 +65,45 @@ def write_charts(doc: dict[str, Any], out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def write_per_user(result: EvaluationResult, out: Path) -> Path:
+    """Save each run's users and per-user NDCG@10, so runs made apart can be paired later."""
+    arrays: dict[str, np.ndarray] = {}
+    for r in result.records:
+        for protocol, metrics in r.per_user.items():
+            key = f"{r.model}|{protocol}|{r.cold_k}|{r.seed}"
+            arrays[f"{key}|users"] = r.users
+            arrays[f"{key}|{PAIRED_METRIC}"] = metrics[PAIRED_METRIC]
+    path = out / "per_user.npz"
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def paired_across(
+    files: list[Path], model: str, against: str, protocol: str, cold_k: int
+) -> dict[str, Any]:
+    """Run the paired test between two models saved in per_user.npz files of separate runs."""
+    values: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {model: {}, against: {}}
+    for f in files:
+        with np.load(f) as z:
+            for key in z.files:
+                name, prot, k, seed, what = key.split("|")
+                if name in values and prot == protocol and int(k) == cold_k and what == "users":
+                    base = key.rsplit("|", 1)[0]
+                    values[name][int(seed)] = (z[key], z[f"{base}|{PAIRED_METRIC}"])
+    seeds = sorted(set(values[model]) & set(values[against]))
+    if not seeds:
+        raise ValueError(f"no common seeds for {model} and {against} ({protocol}, cold_k {cold_k})")
+    a, b = [], []
+    for seed in seeds:
+        (ua, va), (ub, vb) = values[model][seed], values[against][seed]
+        if not np.array_equal(ua, ub):
+            raise ValueError(f"seed {seed}: the two runs evaluated different users")
+        a.append(va)
+        b.append(vb)
+    test = paired_test(np.concatenate(a), np.concatenate(b))
+    return {"against": against, "metric": PAIRED_METRIC, "seeds": seeds, **test}
 
 
 def write_report(doc: dict[str, Any], out: Path) -> list[Path]:
