@@ -74,7 +74,9 @@ def main() -> None:
     args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
 
 
-def record_traits(backend: LlamaCppBackend, dataset, recorded: dict[str, dict[str, object]]) -> None:
+def record_traits(
+    backend: LlamaCppBackend, dataset, recorded: dict[str, dict[str, object]]
+) -> None:
     """Record the traits prompt on 8 items: valid JSON whose keys are wrong for a profile."""
     items = [dataset.items[i] for i in ("1", "260", "296", "318", "356", "480", "527", "593")]
     prompt = prompts.render("traits", items=format_items(items))

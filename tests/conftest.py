@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated environment, the real tiny model, a real OpenAI-compatible server."""
+"""Shared fixtures: isolated environment, the real tiny model, a real OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -63,9 +63,19 @@ class LlamaServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
-            "--n_threads", "2",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
         ]
         if api_key:
             command += ["--api_key", api_key]

@@ -48,7 +48,9 @@ def test_models_list_json_shows_the_registry() -> None:
 
 
 def test_unknown_backend() -> None:
-    assert_one_line_error(run("doctor", "--backend", "gpt4all"), "llm.backend", "'llamacpp' or 'openai'")
+    assert_one_line_error(
+        run("doctor", "--backend", "gpt4all"), "llm.backend", "'llamacpp' or 'openai'"
+    )
 
 
 def test_unknown_model_name() -> None:
@@ -60,7 +62,8 @@ def test_model_not_downloaded(tmp_path: Path) -> None:
     env = {"M3REC_PATHS__MODEL_DIR": str(tmp_path)}
     assert_one_line_error(
         run("doctor", "--model", "qwen2.5-0.5b", env=env),
-        "not downloaded", "m3rec models pull qwen2.5-0.5b",
+        "not downloaded",
+        "m3rec models pull qwen2.5-0.5b",
     )
 
 
@@ -120,8 +123,14 @@ def test_timeout_never_hangs() -> None:
 def test_wrong_api_key_is_reported_and_never_printed(keyed_llama_server: LlamaServer) -> None:
     secret = "sk-wrong-0123456789"
     result = run(
-        "doctor", "--backend", "openai", "--base-url", keyed_llama_server.base_url,
-        "--api-key", secret, "--json",
+        "doctor",
+        "--backend",
+        "openai",
+        "--base-url",
+        keyed_llama_server.base_url,
+        "--api-key",
+        secret,
+        "--json",
     )
     assert result.exit_code == 1
     assert secret not in result.output

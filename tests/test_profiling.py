@@ -66,11 +66,19 @@ def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:
     with pytest.raises(LLMUnavailableError):
         run_profiles(catalogue, users, llm=lambda: dying, store=store, model_id="m", cold_k=2)
     healthy = ReplayBackend([reply] * 3)
-    summary = run_profiles(catalogue, users, llm=lambda: healthy, store=store, model_id="m", cold_k=2)
+    summary = run_profiles(
+        catalogue, users, llm=lambda: healthy, store=store, model_id="m", cold_k=2
+    )
     assert (summary.cache_hits, summary.profiles, summary.failed) == (1, 2, 0)
     assert len(healthy.requests) == 2  # the first user's profile was not computed twice
-    again = run_profiles(catalogue, users, llm=lambda: pytest.fail("no LLM needed"), store=store,
-                         model_id="m", cold_k=2)
+    again = run_profiles(
+        catalogue,
+        users,
+        llm=lambda: pytest.fail("no LLM needed"),
+        store=store,
+        model_id="m",
+        cold_k=2,
+    )
     assert (again.cache_hits, again.profiles, again.llm_calls) == (3, 0, 0)
 
 
@@ -78,15 +86,23 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
     store = open_store(None)
     wrong = raw("qwen15_traits")
     summary = run_profiles(
-        catalogue, ["12", "398"], llm=lambda: ReplayBackend([wrong, wrong, raw("qwen15_constrained")]),
-        store=store, model_id="m", cold_k=1,
+        catalogue,
+        ["12", "398"],
+        llm=lambda: ReplayBackend([wrong, wrong, raw("qwen15_constrained")]),
+        store=store,
+        model_id="m",
+        cold_k=1,
     )
     assert (summary.profiles, summary.failed) == (1, 1)
     failed_user = summary.failures[0]["user_id"]
     assert "ProfileDraft" in summary.failures[0]["error"]
     retry = run_profiles(
-        catalogue, ["12", "398"], llm=lambda: ReplayBackend([raw("qwen15_constrained")]),
-        store=store, model_id="m", cold_k=1,
+        catalogue,
+        ["12", "398"],
+        llm=lambda: ReplayBackend([raw("qwen15_constrained")]),
+        store=store,
+        model_id="m",
+        cold_k=1,
     )
     assert (retry.cache_hits, retry.profiles, retry.failed) == (1, 1, 0)
     assert failed_user in {"12", "398"}
@@ -95,31 +111,63 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
 def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # type: ignore[no-untyped-def]
     store = open_store(None)
     reply = raw("qwen15_constrained")
-    run_profiles(catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store, model_id="a",
-                 cold_k=2)
-    other = run_profiles(catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store,
-                         model_id="b", cold_k=2)
+    run_profiles(
+        catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store, model_id="a", cold_k=2
+    )
+    other = run_profiles(
+        catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store, model_id="b", cold_k=2
+    )
     assert (other.cache_hits, other.profiles) == (0, 1)
 
 
 def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
     server = ChatReplayServer([raw("qwen15_constrained")])
     try:
-        args = ["profile", "--users", "4", "--cold-k", "2", "--backend", "openai",
-                "--base-url", server.base_url, "--store", str(tmp_path / "store"),
-                "--concurrency", "3", "--json"]
+        args = [
+            "profile",
+            "--users",
+            "4",
+            "--cold-k",
+            "2",
+            "--backend",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--store",
+            str(tmp_path / "store"),
+            "--concurrency",
+            "3",
+            "--json",
+        ]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
         assert {k: summary[k] for k in ("profiles", "cache_hits", "failed", "llm_calls")} == {
-            "profiles": 4, "cache_hits": 0, "failed": 0, "llm_calls": 4,
+            "profiles": 4,
+            "cache_hits": 0,
+            "failed": 0,
+            "llm_calls": 4,
         }
         assert summary["prompt_tokens"] == 400 and summary["completion_tokens"] == 200
         again = json.loads(runner.invoke(app, args).stdout)
         assert (again["cache_hits"], again["profiles"]) == (4, 0)
         assert server.requests == 4
-        one = runner.invoke(app, ["profile", "--user", "12", "--cold-k", "2", "--backend", "openai",
-                                  "--base-url", server.base_url, "--store", str(tmp_path / "store")])
+        one = runner.invoke(
+            app,
+            [
+                "profile",
+                "--user",
+                "12",
+                "--cold-k",
+                "2",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--store",
+                str(tmp_path / "store"),
+            ],
+        )
         assert one.exit_code == 0, one.output
         assert "Summary" in one.stdout and "Recent shift" in one.stdout
     finally:
@@ -136,12 +184,28 @@ def test_cli_profile_rejects_unknown_users_and_missing_data(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(
+    tmp_path: Path,
+) -> None:
     server = ChatReplayServer([raw("qwen15_constrained")], delay_s=0.3)
     env = {**os.environ, "M3REC_OPENAI__MAX_RETRIES": "0"}
-    command = [sys.executable, "-m", "m3rec.cli", "profile", "--users", "12", "--cold-k", "1",
-               "--backend", "openai", "--base-url", server.base_url,
-               "--store", str(tmp_path / "store"), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "m3rec.cli",
+        "profile",
+        "--users",
+        "12",
+        "--cold-k",
+        "1",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.base_url,
+        "--store",
+        str(tmp_path / "store"),
+        "--json",
+    ]
     try:
         batch = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120

@@ -64,7 +64,9 @@ def test_unknown_key_is_refused(tmp_path: Path) -> None:
 
 def test_unknown_backend_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("M3REC_LLM__BACKEND", "ollama-direct")
-    with pytest.raises(ConfigError, match=r"llm.backend.*'llamacpp' or 'openai'.*M3REC_LLM__BACKEND"):
+    with pytest.raises(
+        ConfigError, match=r"llm.backend.*'llamacpp' or 'openai'.*M3REC_LLM__BACKEND"
+    ):
         load_settings()
 
 

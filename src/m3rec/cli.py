@@ -42,7 +42,8 @@ BackendOpt = Annotated[
     str | None,
     typer.Option(
         "--backend",
-        help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' (any OpenAI-compatible server).",
+        help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' "
+        "(any OpenAI-compatible server).",
     ),
 ]
 ModelOpt = Annotated[
@@ -136,7 +137,7 @@ def models_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     from m3rec.llm.registry import MODELS, model_status
 
     settings = load_settings(config)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in MODELS.values():
         status = model_status(spec, settings.paths.model_dir)
         rows.append(
@@ -263,8 +264,8 @@ def doctor(
 
 def _print_doctor(report: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for name, version in report["versions"].items():
         table.add_row(name, version or "[red]not installed[/red]")
     table.add_row("backend", report["backend"])
@@ -309,7 +310,7 @@ def demo(
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Read a real user of the bundled MovieLens catalogue and write why they watch what they watch."""
+    """Read a real user of the bundled MovieLens catalogue and write why they watch what they do."""
     from m3rec.demo import run_demo
 
     _setup_logging(verbose)
@@ -362,7 +363,8 @@ class _nothing:
 def _print_demo(result: Any) -> None:
     profile = result.profile
     console.print(
-        f"[bold]User {profile.user_id}[/bold] of {result.dataset}: the {len(result.history)} most recent items"
+        f"[bold]User {profile.user_id}[/bold] of {result.dataset}: "
+        f"the {len(result.history)} most recent items"
     )
     history = Table("id", "title", "rating", "date")
     for entry in result.history:
@@ -391,7 +393,8 @@ DataOpt = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        help="Dataset folder (MovieLens 1M/100K/latest-small, Amazon P5, or generic); default: the bundled MovieLens latest-small.",
+        help="Dataset folder (MovieLens 1M/100K/latest-small, Amazon P5, or generic); "
+        "default: the bundled MovieLens latest-small.",
     ),
 ]
 FormatOpt = Annotated[
@@ -424,7 +427,8 @@ def profile(
         str | None,
         typer.Option(
             "--users",
-            help="How many users (a seeded sample of users with 3+ interactions) or comma-separated user ids.",
+            help="A count N (a seeded sample of users with 3+ interactions) or comma-separated "
+            "user ids ('12,' is the one user 12).",
         ),
     ] = None,
     user: Annotated[
@@ -435,7 +439,8 @@ def profile(
         typer.Option(
             "--cold-k",
             min=0,
-            help="Cold-start: read only the K most recent visible items (0 = the whole visible history).",
+            help="Cold-start: read only the K most recent visible items "
+            "(0 = the whole visible history).",
         ),
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling --users N.")] = 0,
@@ -445,7 +450,8 @@ def profile(
             "--concurrency",
             min=1,
             max=64,
-            help="Requests in flight at once (useful with --backend openai; the local model runs one at a time).",
+            help="Requests in flight at once (useful with --backend openai; "
+            "the local model runs one at a time).",
         ),
     ] = 1,
     store: StoreOpt = None,
@@ -507,7 +513,8 @@ def profile(
         print_json(summary.as_dict())
         return
     console.print(
-        f"{summary.profiles} profiled, {summary.cache_hits} from the store, {summary.failed} failed; "
+        f"{summary.profiles} profiled, {summary.cache_hits} from the store, "
+        f"{summary.failed} failed; "
         f"{summary.llm_calls} LLM calls, {summary.prompt_tokens} prompt + "
         f"{summary.completion_tokens} generated tokens in {summary.seconds:.1f}s"
     )
@@ -542,7 +549,8 @@ def _print_stored_profile(
         return
     titles = {h.item_id: dataset.items[h.item_id].title for h in history}
     console.print(
-        f"[bold]User {user_id}[/bold]: {len(history)} visible item(s), {data['prompt_id']}, {data['model']}"
+        f"[bold]User {user_id}[/bold]: {len(history)} visible item(s), "
+        f"{data['prompt_id']}, {data['model']}"
     )
     motives = Table("motivation", "strength", "why", "evidence", "seen")
     for m in data["motivations"]:

@@ -1,4 +1,4 @@
-"""The demo: a real user of the bundled catalogue, their recent history, their motivations by LLM."""
+"""The demo: a real user of the bundled catalogue, their recent history, their motivations."""
 
 from __future__ import annotations
 

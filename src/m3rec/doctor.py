@@ -1,4 +1,4 @@
-"""Check an installation: versions, model file, stores, device, and one live structured round trip."""
+"""Check an installation: versions, model file, stores, device, one live structured call."""
 
 from __future__ import annotations
 

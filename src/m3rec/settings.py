@@ -35,7 +35,7 @@ def _data_home() -> Path:
 
 
 def default_config_path() -> Path:
-    """Return the config file read when none is named: $M3REC_CONFIG or ~/.config/m3rec/config.toml."""
+    """Return the default config file: $M3REC_CONFIG or ~/.config/m3rec/config.toml."""
     if env := os.environ.get("M3REC_CONFIG"):
         return Path(env)
     config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=True,
     )
 
-    llm: LLMSettings = LLMSettings()
-    openai: OpenAISettings = OpenAISettings()
-    paths: PathSettings = PathSettings()
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
 
     @classmethod
     def settings_customise_sources(

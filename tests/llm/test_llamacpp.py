@@ -25,7 +25,9 @@ def tiny(smollm2_path: Path) -> LlamaCppBackend:
 
 
 def test_returns_a_schema_valid_object(tiny: LlamaCppBackend) -> None:
-    messages = [ChatMessage("user", "Name a large city as JSON: name, country, population_millions.")]
+    messages = [
+        ChatMessage("user", "Name a large city as JSON: name, country, population_millions.")
+    ]
     result = structured(tiny, messages, City)
     assert isinstance(result.value, City)
     assert result.usage.calls == 1  # grammar-constrained: no repair needed

@@ -41,7 +41,9 @@ def test_max_tokens_is_honoured_by_a_server_that_ignores_max_completion_tokens(
     llama_server: LlamaServer,
 ) -> None:
     client = backend(llama_server.base_url)
-    reply = client.complete([ChatMessage("user", "Count from 1 to 200, comma separated.")], max_tokens=8)
+    reply = client.complete(
+        [ChatMessage("user", "Count from 1 to 200, comma separated.")], max_tokens=8
+    )
     assert reply.completion_tokens <= 8
     assert reply.finish_reason == "length"
 
@@ -75,15 +77,20 @@ def test_connection_refused_is_unavailable() -> None:
 
 
 def test_a_server_that_answers_html_is_a_clear_error() -> None:
-    with http_server(200, b"<html><body>Welcome to nginx</body></html>", "text/html") as url:
-        with pytest.raises(LLMResponseError, match="not JSON|not answer with a chat completion"):
-            backend(url).complete(ASK)
+    page = b"<html><body>Welcome to nginx</body></html>"
+    with (
+        http_server(200, page, "text/html") as url,
+        pytest.raises(LLMResponseError, match=r"not JSON|not answer with a chat completion"),
+    ):
+        backend(url).complete(ASK)
 
 
 def test_a_server_that_answers_broken_json_is_a_clear_error() -> None:
-    with http_server(200, b'{"choices": [', "application/json") as url:
-        with pytest.raises(LLMResponseError):
-            backend(url).complete(ASK)
+    with (
+        http_server(200, b'{"choices": [', "application/json") as url,
+        pytest.raises(LLMResponseError),
+    ):
+        backend(url).complete(ASK)
 
 
 def test_a_slow_server_times_out_within_the_limit() -> None:
@@ -96,9 +103,12 @@ def test_a_slow_server_times_out_within_the_limit() -> None:
 
 
 def test_server_errors_are_reported_with_their_status() -> None:
-    with http_server(503, b'{"error": {"message": "overloaded"}}', "application/json") as url:
-        with pytest.raises(LLMResponseError, match="HTTP 503"):
-            backend(url).complete(ASK)
+    body = b'{"error": {"message": "overloaded"}}'
+    with (
+        http_server(503, body, "application/json") as url,
+        pytest.raises(LLMResponseError, match="HTTP 503"),
+    ):
+        backend(url).complete(ASK)
 
 
 def test_api_key_is_redacted_from_a_rejection_message() -> None:

@@ -14,7 +14,7 @@ def http_server(status: int, body: bytes, content_type: str, delay_s: float = 0.
     """Serve every POST with STATUS and BODY after DELAY_S; yield the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
             time.sleep(delay_s)
@@ -53,7 +53,7 @@ class ChatReplayServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer._lock:
                     text = outer.replies[outer.requests % len(outer.replies)]
@@ -72,7 +72,11 @@ class ChatReplayServer:
                                 "finish_reason": "stop",
                             }
                         ],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+                        "usage": {
+                            "prompt_tokens": 100,
+                            "completion_tokens": 50,
+                            "total_tokens": 150,
+                        },
                     }
                 ).encode()
                 try:

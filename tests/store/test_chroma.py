@@ -9,10 +9,22 @@ from m3rec.store.embedding import EMBEDDING_NAME
 PROFILE = {
     "user_id": "7",
     "motivations": [
-        {"label": "family movie nights", "description": "Watches with the kids.", "strength": 0.8,
-         "evidence": ["1", "2"], "first_seen": "2001-01-01", "last_seen": "2001-02-01"},
-        {"label": "adrenaline rush", "description": "Seeks fast action.", "strength": 0.5,
-         "evidence": ["3"], "first_seen": None, "last_seen": None},
+        {
+            "label": "family movie nights",
+            "description": "Watches with the kids.",
+            "strength": 0.8,
+            "evidence": ["1", "2"],
+            "first_seen": "2001-01-01",
+            "last_seen": "2001-02-01",
+        },
+        {
+            "label": "adrenaline rush",
+            "description": "Seeks fast action.",
+            "strength": 0.5,
+            "evidence": ["3"],
+            "first_seen": None,
+            "last_seen": None,
+        },
     ],
     "summary": "A parent who also likes action.",
     "shift": "no clear shift",

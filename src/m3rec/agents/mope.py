@@ -131,7 +131,7 @@ def split_windows(history: list[HistoryEntry]) -> list[list[HistoryEntry]]:
     """Cut a long history into dated windows of WINDOW_SIZE items, keeping the most recent ones."""
     if len(history) <= WINDOW_SIZE:
         return [history]
-    windows = []
+    windows: list[list[HistoryEntry]] = []
     end = len(history)
     while end > 0 and len(windows) < MAX_WINDOWS:
         windows.append(history[max(0, end - WINDOW_SIZE) : end])

@@ -47,7 +47,9 @@ async def extract_motivations(state: RecState, *, deps: Deps) -> dict[str, Any]:
     llm = deps.llm()
     model_name = str(llm.describe().get("model", deps.model_id))
     try:
-        outcome = await asyncio.to_thread(extract_profile, llm, user, history, model_name=model_name)
+        outcome = await asyncio.to_thread(
+            extract_profile, llm, user, history, model_name=model_name
+        )
     except (LLMError, EmptyHistoryError) as exc:
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
     await asyncio.to_thread(store_profile, deps.store, key, outcome, deps.model_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -138,7 +137,7 @@ def distil_traits(
     model_id: str = "",
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Store traits for ITEMS (metadata always; LLM in batches when LLM is given), skipping cached."""
+    """Store traits for ITEMS: from metadata, or by LLM in batches when given; skip cached ones."""
     source = METADATA_SOURCE
     if llm is not None:
         prompt_hash = prompts.render("traits", items="").template_hash

@@ -95,7 +95,8 @@ class LLMBackend(Protocol):
 
 REPAIR_INSTRUCTION = (
     "Your reply was not valid: {error}\n"
-    "Reply again with only one JSON object that follows the schema exactly. No prose, no code fence."
+    "Reply again with only one JSON object that follows the schema exactly. "
+    "No prose, no code fence."
 )
 
 

@@ -99,7 +99,7 @@ class LlamaCppBackend:
         started = time.perf_counter()
         with self._lock:
             try:
-                reply = self._llama.create_chat_completion(**kwargs)
+                reply: Any = self._llama.create_chat_completion(**kwargs)
             except ValueError as exc:  # prompt longer than the context window
                 raise LLMError(f"llama.cpp refused the request ({exc}): raise llm.n_ctx") from None
         choice = reply["choices"][0]

@@ -1,4 +1,4 @@
-"""Find the one JSON object in a model's raw reply: fences, preambles and trailing chatter allowed."""
+"""Find the JSON object in a model's raw reply: fences, preambles and trailing chatter allowed."""
 
 from __future__ import annotations
 

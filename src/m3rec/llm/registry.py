@@ -170,7 +170,8 @@ def verify_model(
     if digest != spec.sha256:
         _stamp_path(path).unlink(missing_ok=True)
         raise ModelError(
-            f"model file {path} is corrupt (sha256 {digest[:12]}..., expected {spec.sha256[:12]}...): "
+            f"model file {path} is corrupt "
+            f"(sha256 {digest[:12]}..., expected {spec.sha256[:12]}...): "
             f"run `m3rec models pull {spec.name} --force`"
         )
     _write_stamp(path, digest)
@@ -178,7 +179,7 @@ def verify_model(
 
 
 def require_verified(spec: ModelSpec, model_dir: Path) -> Path:
-    """Return SPEC's path if it was verified and is unchanged since; never hand out anything else."""
+    """Return SPEC's path if verified and unchanged since; never hand out anything else."""
     status = model_status(spec, model_dir)
     if status.state == "verified":
         return status.path

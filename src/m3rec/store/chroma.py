@@ -1,4 +1,4 @@
-"""Persistent Chroma collections: profiles (one per user and history), motivation notes, item traits."""
+"""Chroma collections: profiles (one per user and history), motivation notes, item traits."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class StoredProfile:
 
 
 class MotivationStore:
-    """Chroma collections for MOPE's output, keyed deterministically so nothing is computed twice."""
+    """MOPE's output in Chroma, keyed deterministically so nothing is computed twice."""
 
     def __init__(self, client: Any, namespace: str = "") -> None:
         from m3rec.store.embedding import MiniLMEmbeddingFunction
@@ -76,7 +76,7 @@ class MotivationStore:
     def put_profile(
         self, key: str, user_id: str, profile: dict[str, Any], summary: str, meta: dict[str, Any]
     ) -> None:
-        """Store one profile and its motivations as separate notes, and clear any recorded failure."""
+        """Store a profile and its motivations as separate notes; clear any recorded failure."""
         created = datetime.now(UTC).isoformat(timespec="seconds")
         record = {**_scalars(meta), "user_id": user_id, "created_at": created}
         record["profile_json"] = json.dumps(profile, default=str)

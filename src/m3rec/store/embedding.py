@@ -20,7 +20,7 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
 
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
+    def __call__(self, input: Documents) -> Embeddings:
         """Return one normalised 384-d vector per document."""
         model = load_text_encoder(self.device)
         vectors = model.encode(
