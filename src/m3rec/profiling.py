@@ -132,10 +132,20 @@ def run_profiles(
         if keys[user] in done and on_progress:
             on_progress(user, "cached")
     if todo:
+        context = {"dataset": dataset.name, "cold_k": cold_k}
         backend = llm()
         try:
             _run_todo(
-                todo, histories, keys, backend, store, model_id, concurrency, summary, on_progress
+                todo,
+                histories,
+                keys,
+                backend,
+                store,
+                model_id=model_id,
+                context=context,
+                concurrency=concurrency,
+                summary=summary,
+                on_progress=on_progress,
             )
         finally:
             backend.close()
@@ -149,7 +159,9 @@ def _run_todo(
     keys: dict[str, str],
     backend: LLMBackend,
     store: MotivationStore,
+    *,
     model_id: str,
+    context: dict[str, Any],
     concurrency: int,
     summary: BatchSummary,
     on_progress: Callable[[str, str], None] | None,
@@ -178,11 +190,11 @@ def _run_todo(
                 except (LLMError, EmptyHistoryError) as exc:
                     summary.failed += 1
                     summary.failures.append({"user_id": user, "error": str(exc)})
-                    store.record_failure(keys[user], user, str(exc))
+                    store.record_failure(keys[user], user, str(exc), context)
                     if on_progress:
                         on_progress(user, "failed")
                     continue
-                _save(outcome, keys[user], store, model_id, summary)
+                _save(outcome, keys[user], store, model_id, context, summary)
                 if on_progress:
                     on_progress(user, "profiled")
 
@@ -192,9 +204,10 @@ def _save(
     key: str,
     store: MotivationStore,
     model_id: str,
+    context: dict[str, Any],
     summary: BatchSummary,
 ) -> None:
-    store_profile(store, key, outcome, model_id)
+    store_profile(store, key, outcome, model_id, context)
     usage = outcome.usage
     summary.profiles += 1
     summary.llm_calls += usage.calls

@@ -249,8 +249,14 @@ def _merge_group(group: list[tuple[float, Motivation]], total_weight: float) -> 
     )
 
 
-def store_profile(store: MotivationStore, key: str, outcome: ProfileOutcome, model_id: str) -> None:
-    """Save a profile with its cost under KEY; its motivations become searchable notes."""
+def store_profile(
+    store: MotivationStore,
+    key: str,
+    outcome: ProfileOutcome,
+    model_id: str,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Save a profile, its cost and CONTEXT (dataset, cold_k) under KEY; notes become searchable."""
     profile, usage = outcome.profile, outcome.usage
     store.put_profile(
         key,
@@ -265,6 +271,7 @@ def store_profile(store: MotivationStore, key: str, outcome: ProfileOutcome, mod
             "completion_tokens": usage.completion_tokens,
             "seconds": round(usage.seconds, 3),
             "first_try_valid": outcome.first_try_valid,
+            **(context or {}),
         },
     )
 

@@ -102,12 +102,15 @@ class MotivationStore:
             )
         self.failures.delete(ids=[key])
 
-    def record_failure(self, key: str, user_id: str, error: str) -> None:
+    def record_failure(
+        self, key: str, user_id: str, error: str, context: dict[str, Any] | None = None
+    ) -> None:
         """Remember that KEY failed, so a report can list it; a later success clears it."""
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         self.failures.upsert(
             ids=[key],
             documents=[error],
-            metadatas=[{"user_id": user_id, "at": datetime.now(UTC).isoformat(timespec="seconds")}],
+            metadatas=[{**_scalars(context or {}), "user_id": user_id, "at": at}],
         )
 
     def failures_for(self, keys: list[str]) -> dict[str, str]:
