@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +34,10 @@ _SIGNATURES: dict[str, tuple[tuple[str, ...], ...]] = {
     "movielens-1m": (("ratings.dat", "movies.dat"),),
     "movielens-100k": (("u.data", "u.item"),),
     "movielens-latest": (("ratings.csv", "movies.csv"),),
-    "amazon-p5": (("user_sequence.txt", "items.jsonl"), ("user_sequence.txt", "items_weak_text.jsonl")),
+    "amazon-p5": (
+        ("user_sequence.txt", "items.jsonl"),
+        ("user_sequence.txt", "items_weak_text.jsonl"),
+    ),
     "generic": (("interactions.csv", "items.jsonl"),),
 }
 
@@ -53,7 +56,9 @@ _Row = tuple[str, str, "int | None", "float | None", int]
 def detect_format(path: Path) -> str:
     """Return the format whose files are present in folder `path`."""
     if not path.exists():
-        raise DataError("no such folder; give the folder that holds the dataset files", path=str(path))
+        raise DataError(
+            "no such folder; give the folder that holds the dataset files", path=str(path)
+        )
     if not path.is_dir():
         raise DataError(
             "is a file; give the folder that holds the dataset files instead", path=str(path)
@@ -186,12 +191,12 @@ def _parse_timestamp(raw: str) -> int | None:
         except ValueError:
             return None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     return int(value) if math.isfinite(value) else None
 
 
-def _parse_rating(raw: str) -> float | None | Literal[False]:
+def _parse_rating(raw: str) -> float | Literal[False] | None:
     """Parse a rating: None when absent, False when present but not a finite number."""
     raw = raw.strip()
     if not raw:
@@ -239,9 +244,7 @@ def _assemble(
             urows.sort(key=lambda r: (r[2], r[4]))
         else:
             urows.sort(key=lambda r: r[4])
-        histories[user] = [
-            Interaction(user, r[1], r[2], r[3], pos) for pos, r in enumerate(urows)
-        ]
+        histories[user] = [Interaction(user, r[1], r[2], r[3], pos) for pos, r in enumerate(urows)]
     return Dataset(name, items, histories, has_timestamps=has_timestamps)
 
 
@@ -310,7 +313,9 @@ def read_movielens_1m(folder: Path, report: _Report) -> Dataset:
             if len(parts) != 5:
                 report.skip(users, n, "malformed", "expected UserID::Gender::Age::Occupation::Zip")
                 continue
-            ds.user_fields[parts[0].strip()] = dict(zip(keys, (p.strip() for p in parts[1:]), strict=True))
+            ds.user_fields[parts[0].strip()] = dict(
+                zip(keys, (p.strip() for p in parts[1:]), strict=True)
+            )
         report.add_file(users, count)
     return ds
 
@@ -331,13 +336,17 @@ def read_movielens_100k(folder: Path, report: _Report) -> Dataset:
         parts = line.split("|")
         flags = parts[5:]
         if len(parts) < 5 or len(flags) != len(genres) or not parts[0].strip():
-            report.skip(item_file, n, "malformed", f"expected 5 fields and {len(genres)} genre flags")
+            report.skip(
+                item_file, n, "malformed", f"expected 5 fields and {len(genres)} genre flags"
+            )
             continue
         item_id = parts[0].strip()
         if item_id in items:
             report.skip(item_file, n, "duplicate_item")
             continue
-        names = [g for g, f in zip(genres, flags, strict=True) if f.strip() == "1" and g != "unknown"]
+        names = [
+            g for g, f in zip(genres, flags, strict=True) if f.strip() == "1" and g != "unknown"
+        ]
         item = _movie_item(item_id, parts[1], names)
         if parts[2].strip():
             item.fields["release_date"] = parts[2].strip()
@@ -460,7 +469,9 @@ def _read_items_jsonl(
         items[item_id] = Item(item_id, title, fields)
     report.add_file(path, n_rows)
     if not items:
-        raise DataError("holds no usable items; each line must be a JSON object with an id", path=str(path))
+        raise DataError(
+            "holds no usable items; each line must be a JSON object with an id", path=str(path)
+        )
     return items
 
 
@@ -494,9 +505,9 @@ def read_amazon_p5(folder: Path, report: _Report) -> Dataset:
             report.skip(seq_path, n, "duplicate_user", f"user {parts[0]} already had a line")
             continue
         users.add(parts[0])
-        for item in parts[1:]:
+        for item_id in parts[1:]:
             lines_of.append(n)
-            rows.append((parts[0], item, None, None, len(rows)))
+            rows.append((parts[0], item_id, None, None, len(rows)))
     report.add_file(seq_path, n_rows)
     return _assemble(
         "amazon", items, rows, report, seq_path, lines_of.__getitem__, has_timestamps=False
@@ -504,7 +515,7 @@ def read_amazon_p5(folder: Path, report: _Report) -> Dataset:
 
 
 def read_generic(folder: Path, report: _Report) -> Dataset:
-    """Read the generic format: interactions.csv (user_id,item_id,timestamp[,rating]) + items.jsonl."""
+    """Read the generic format: interactions.csv (user_id,item_id,timestamp[,rating]) and items."""
     items = _read_items_jsonl(
         folder / "items.jsonl", report, id_keys=("item_id",), skip_keys=frozenset()
     )

@@ -112,7 +112,9 @@ def leave_one_out(
     for u, seq in enumerate(data.sequences):
         if len(seq) < MIN_EVAL_LENGTH:
             if cold[u]:
-                raise DataError(f"user {data.user_ids[u]} has too few interactions to be cold-start")
+                raise DataError(
+                    f"user {data.user_ids[u]} has too few interactions to be cold-start"
+                )
             train.append(seq)
             valid_hist.append(empty)
             test_hist.append(empty)

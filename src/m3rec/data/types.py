@@ -21,7 +21,11 @@ class Item:
         """Return the item as one readable line: title, then its text fields."""
         keys = [k for k in _FIELD_ORDER if self.fields.get(k)]
         keys += sorted(k for k in self.fields if k not in _FIELD_ORDER and self.fields[k])
-        parts = [f"{k}: {self.fields[k]}" for k in keys if k != "year" or self.fields[k] not in self.title]
+        parts = [
+            f"{k}: {self.fields[k]}"
+            for k in keys
+            if k != "year" or self.fields[k] not in self.title
+        ]
         title = self.title or f"item {self.item_id}"
         return title if not parts else f"{title}. " + "; ".join(parts)
 

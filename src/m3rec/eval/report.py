@@ -76,7 +76,7 @@ def write_per_user(result: EvaluationResult, out: Path) -> Path:
             arrays[f"{key}|users"] = r.users
             arrays[f"{key}|{PAIRED_METRIC}"] = metrics[PAIRED_METRIC]
     path = out / "per_user.npz"
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy stubs: kwargs are arrays
     return path
 
 
