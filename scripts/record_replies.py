@@ -39,12 +39,20 @@ CASES = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--only", default="", help="comma-separated keys to re-record; keep the rest"
+    )
     args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
     settings = Settings()
     dataset = load_dataset(bundled_catalogue_path())
-    recorded: dict[str, dict[str, object]] = {}
+    recorded: dict[str, dict[str, object]] = (
+        json.loads(args.out.read_text()) if only and args.out.exists() else {}
+    )
     backends: dict[str, LlamaCppBackend] = {}
     for key, model, user, constrained, max_tokens, extra, note in CASES:
+        if only and key not in only:
+            continue
         if model not in backends:
             path = require_verified(MODELS[model], settings.paths.model_dir)
             backends[model] = LlamaCppBackend(path, model_name=model, n_ctx=4096, n_threads=1)
@@ -70,7 +78,11 @@ def main() -> None:
         }
         print(key, repr(completion.text[:120]), flush=True)
         args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
-    record_traits(backends["qwen2.5-1.5b"], dataset, recorded)
+    if not only or "qwen15_traits" in only:
+        if "qwen2.5-1.5b" not in backends:
+            path = require_verified(MODELS["qwen2.5-1.5b"], settings.paths.model_dir)
+            backends["qwen2.5-1.5b"] = LlamaCppBackend(path, model_name="qwen2.5-1.5b", n_threads=1)
+        record_traits(backends["qwen2.5-1.5b"], dataset, recorded)
     args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
 
 

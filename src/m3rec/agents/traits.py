@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from m3rec import prompts
 from m3rec.data import Item
@@ -64,7 +64,9 @@ class ItemTraitsDraft(BaseModel):
     """Traits of one item as the LLM writes them."""
 
     id: str
-    traits: list[str] = Field(min_length=1, max_length=4)
+    traits: list[Annotated[str, StringConstraints(min_length=2, max_length=48)]] = Field(
+        min_length=1, max_length=4
+    )
 
     @field_validator("id", mode="before")
     @classmethod
