@@ -1,0 +1,192 @@
+"""Train MOTE: InfoNCE between a user's motivation vector and their next item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.mote import MoteEncoder, score_histories
+from m3rec.eval.baselines.base import EpochCallback, EvalCases
+from m3rec.eval.baselines.torch_common import EarlyStopping
+from m3rec.eval.metrics import metrics_from_ranks, target_ranks
+
+
+@dataclass
+class TrainResult:
+    """What a training run did: epochs run, the best epoch and its validation NDCG@10."""
+
+    epochs_run: int
+    best_epoch: int
+    best_valid_ndcg10: float | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PairIndex:
+    """Every (user, next item) training pair as a position in the concatenated sequences."""
+
+    flat: torch.Tensor  # all training items, user after user
+    start: torch.Tensor  # for each position, where its user's sequence starts
+    user: torch.Tensor  # for each position, its user
+    positions: torch.Tensor  # positions with at least one earlier item: the targets
+
+    @classmethod
+    def build(cls, sequences: list[np.ndarray]) -> PairIndex:
+        """Index the pairs of `sequences`."""
+        lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+        flat = np.concatenate(sequences).astype(np.int64) if len(sequences) else np.zeros(0)
+        starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        users = np.repeat(np.arange(len(sequences)), lengths)
+        positions = np.flatnonzero(np.arange(len(flat)) > starts)
+        arrays = (flat, starts, users, positions)
+        return cls(*(torch.as_tensor(a, dtype=torch.long) for a in arrays))
+
+
+def batch_notes(
+    pairs: PairIndex, g: torch.Tensor, cfg: MoteConfig, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the note items (batch, max_notes), oldest first, and their mask, augmented.
+
+    Each target's notes are the items before it. A `short_history` share of rows is cut to its
+    last 1..short_max items (cold start), then each note but the most recent is dropped with
+    probability `note_dropout`.
+    """
+    n, b = cfg.max_notes, len(g)
+    cols = torch.arange(n)
+    idx = g.unsqueeze(1) - n + cols.unsqueeze(0)
+    start = pairs.start[g].unsqueeze(1)
+    mask = idx >= start
+    short = torch.rand(b, generator=gen) < cfg.short_history
+    keep = torch.randint(1, cfg.short_max + 1, (b,), generator=gen)
+    mask &= ~short.unsqueeze(1) | (idx >= (g - keep).unsqueeze(1))
+    dropped = torch.rand(b, n, generator=gen) < cfg.note_dropout
+    mask &= ~dropped | (cols == n - 1).unsqueeze(0)
+    items = torch.where(mask, pairs.flat[idx.clamp(min=0)], torch.zeros_like(idx))
+    return items, mask
+
+
+def info_nce(
+    encoder: MoteEncoder,
+    item_text: torch.Tensor,
+    notes: torch.Tensor,
+    mask: torch.Tensor,
+    users: torch.Tensor | None,
+    targets: torch.Tensor,
+    negatives: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """Return InfoNCE of each target against in-batch targets and the shared negatives."""
+    b, n = notes.shape
+    wanted = torch.cat([notes.reshape(-1), targets, negatives])
+    uniq, inverse = torch.unique(wanted, return_inverse=True)
+    vecs = encoder.item_vectors(item_text[uniq], uniq)[inverse]
+    note_vecs = vecs[: b * n].view(b, n, -1)
+    motivations = encoder.pool(note_vecs, mask, users)
+    candidates = torch.cat([targets, negatives])
+    logits = encoder.similarity(motivations, vecs[b * n :]) / temperature
+    # Another row's target, or a negative, that equals this row's target is not a negative.
+    clash = candidates.unsqueeze(0) == targets.unsqueeze(1)
+    clash[torch.arange(b), torch.arange(b)] = False
+    logits = logits.masked_fill(clash, float("-inf"))
+    return nn.functional.cross_entropy(logits, torch.arange(b, device=logits.device))
+
+
+@torch.no_grad()
+def all_item_vectors(encoder: MoteEncoder, item_text: torch.Tensor) -> torch.Tensor:
+    """Return every item's trait vector (n_items, dim), in eval mode."""
+    was_training = encoder.training
+    encoder.eval()
+    vecs = encoder.item_vectors(item_text, torch.arange(len(item_text), device=item_text.device))
+    encoder.train(was_training)
+    return vecs
+
+
+@torch.no_grad()
+def valid_ndcg10(
+    encoder: MoteEncoder,
+    item_text: torch.Tensor,
+    cases: EvalCases,
+    cfg: MoteConfig,
+    batch_size: int = 512,
+) -> float:
+    """Return NDCG@10 on sampled validation cases (ties broken at random, seeded)."""
+    was_training = encoder.training
+    encoder.eval()
+    vecs = all_item_vectors(encoder, item_text)
+    rng = np.random.default_rng([cfg.seed, 0x7A11D])
+    ranks = []
+    for s in range(0, len(cases.users), batch_size):
+        cand = cases.candidates[s : s + batch_size]
+        users = cases.users[s : s + batch_size] if cfg.user_ids else None
+        scores = score_histories(
+            encoder, vecs, cases.histories[s : s + batch_size], cand, cfg.max_notes, users
+        )
+        col = np.zeros(len(cand), dtype=np.int64)
+        ranks.append(target_ranks(scores.double().cpu().numpy(), col, cand >= 0, rng))
+    encoder.train(was_training)
+    per_user = metrics_from_ranks(np.concatenate(ranks) if ranks else np.zeros(0, np.int64))
+    return float(per_user["NDCG@10"].mean()) if ranks else 0.0
+
+
+def train_encoder(
+    encoder: MoteEncoder,
+    item_text: torch.Tensor,
+    sequences: list[np.ndarray],
+    cfg: MoteConfig,
+    gen: torch.Generator,
+    valid: EvalCases | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrainResult:
+    """Train `encoder` in place; keep the weights of the best validation NDCG@10."""
+    device = item_text.device
+    pairs = PairIndex.build(sequences)
+    n_items = len(item_text)
+    opt = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    stopper = EarlyStopping(cfg.patience)
+    result = TrainResult(0, 0, None)
+    for epoch in range(1, cfg.epochs + 1):
+        encoder.train()
+        order = pairs.positions[torch.randperm(len(pairs.positions), generator=gen)]
+        if cfg.pairs_per_epoch is not None:
+            order = order[: cfg.pairs_per_epoch]
+        total, count = 0.0, 0
+        for s in range(0, len(order), cfg.batch_size):
+            g = order[s : s + cfg.batch_size]
+            notes, mask = batch_notes(pairs, g, cfg, gen)
+            negatives = torch.randint(0, n_items, (cfg.negatives,), generator=gen)
+            users = pairs.user[g].to(device) if cfg.user_ids else None
+            loss = info_nce(
+                encoder,
+                item_text,
+                notes.to(device),
+                mask.to(device),
+                users,
+                pairs.flat[g].to(device),
+                negatives.to(device),
+                cfg.temperature,
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(g)
+            count += len(g)
+        logs = {"loss": total / max(1, count)}
+        stop = False
+        if valid is not None and len(valid.users) and epoch % cfg.eval_every == 0:
+            logs["valid_ndcg10"] = valid_ndcg10(encoder, item_text, valid, cfg)
+            stop = stopper.check(logs["valid_ndcg10"], epoch, encoder)
+        result.history.append({"epoch": float(epoch), **logs})
+        result.epochs_run = epoch
+        if on_epoch:
+            on_epoch(epoch, cfg.epochs, logs)
+        if stop:
+            break
+    stopper.restore(encoder)
+    result.best_epoch = stopper.best_epoch or result.epochs_run
+    result.best_valid_ndcg10 = stopper.best if stopper.state is not None else None
+    encoder.eval()
+    return result

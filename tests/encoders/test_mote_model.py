@@ -1,0 +1,114 @@
+"""The MOTE modules: shapes, masks (padding never attended), recency, note batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.mote import MoteEncoder, history_notes, score_histories
+from m3rec.encoders.training import PairIndex, batch_notes
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def encoder(**kwargs) -> MoteEncoder:
+    torch.manual_seed(0)
+    return MoteEncoder(8, text_dim=12, dropout=0.0, **kwargs).eval()
+
+
+def test_shapes():
+    enc = encoder(slots=3, n_items=10, n_users=4)
+    items = enc.item_vectors(torch.randn(10, 12), torch.arange(10))
+    notes, mask = torch.randn(5, 6, 8), torch.ones(5, 6, dtype=torch.bool)
+    users = enc.pool(notes, mask, torch.arange(5) % 4)
+    assert items.shape == (10, 8) and users.shape == (5, 3, 8)
+    assert enc.similarity(users, items).shape == (5, 10)
+    assert enc.similarity(users, items[torch.zeros(5, 7, dtype=torch.long)]).shape == (5, 7)
+
+
+def test_padding_is_never_attended():
+    enc = encoder(slots=2)
+    notes = torch.randn(3, 5, 8)
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 0, 1, 0, 1], [0, 0, 0, 0, 1]], dtype=torch.bool)
+    before = enc.pool(notes, mask)
+    changed = torch.where(mask.unsqueeze(-1), notes, torch.randn(3, 5, 8) * 1e6)
+    assert torch.equal(enc.pool(changed, mask), before)
+    weights = enc.attention(notes, mask)
+    assert torch.all(weights[~mask.unsqueeze(1).expand_as(weights)] == 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2))
+
+
+def test_where_the_padding_sits_does_not_matter():
+    enc = encoder()
+    real = torch.randn(1, 3, 8)
+    left = torch.cat([torch.zeros(1, 2, 8), real], 1)
+    gaps = torch.stack([real[0, 0], torch.zeros(8), real[0, 1], torch.zeros(8), real[0, 2]])[None]
+    a = enc.pool(left, torch.tensor([[0, 0, 1, 1, 1]], dtype=torch.bool))
+    b = enc.pool(gaps, torch.tensor([[1, 0, 1, 0, 1]], dtype=torch.bool))
+    torch.testing.assert_close(a, b)
+
+
+def test_later_notes_weigh_more():
+    enc = encoder()
+    same = torch.randn(8).expand(1, 4, 8)  # identical content: only recency differs
+    weights = enc.attention(same, torch.ones(1, 4, dtype=torch.bool))[0, 0]
+    assert torch.all(weights[1:] > weights[:-1])
+
+
+def test_a_user_without_notes_gets_a_zero_vector_and_finite_scores():
+    enc = encoder(n_items=4)
+    user = enc.pool(torch.randn(1, 3, 8), torch.zeros(1, 3, dtype=torch.bool))
+    assert torch.equal(user, torch.zeros(1, 1, 8))
+    items = enc.item_vectors(torch.randn(4, 12), torch.arange(4))
+    assert torch.all(torch.isfinite(enc.similarity(user, items)))
+
+
+def test_history_notes_keep_the_most_recent_right_aligned():
+    idx, mask = history_notes([np.array([1, 2, 3, 4]), np.array([7]), np.array([], int)], 3)
+    assert idx.tolist() == [[2, 3, 4], [0, 0, 7], [0, 0, 0]]
+    assert mask.tolist() == [[True] * 3, [False, False, True], [False] * 3]
+
+
+def test_scores_for_candidates_match_full_scores():
+    enc = encoder(n_items=6)
+    vecs = enc.item_vectors(torch.randn(6, 12), torch.arange(6))
+    hists = [np.array([0, 1]), np.array([5])]
+    cand = np.array([[2, 3, -1], [4, 0, 1]])
+    full = score_histories(enc, vecs, hists, None, 4)
+    part = score_histories(enc, vecs, hists, cand, 4)
+    torch.testing.assert_close(part[:, :2], full.gather(1, torch.as_tensor(cand[:, :2])))
+
+
+def test_batch_notes_stay_inside_the_user_and_before_the_target():
+    seqs = [np.array([10, 11, 12, 13, 14]), np.array([20, 21]), np.array([30])]
+    pairs = PairIndex.build(seqs)
+    assert pairs.flat[pairs.positions].tolist() == [11, 12, 13, 14, 21]
+    cfg = MoteConfig(max_notes=3, short_history=0.0, note_dropout=0.0)
+    gen = torch.Generator().manual_seed(0)
+    items, mask = batch_notes(pairs, pairs.positions, cfg, gen)
+    got = [items[r][mask[r]].tolist() for r in range(len(items))]
+    assert got == [[10], [10, 11], [10, 11, 12], [11, 12, 13], [20]]
+
+
+def test_cold_start_augmentation_cuts_to_one_or_two_notes():
+    seq = [np.arange(50)]
+    pairs = PairIndex.build(seq)
+    cfg = MoteConfig(max_notes=10, short_history=1.0, short_max=2, note_dropout=0.0)
+    g = pairs.positions[20:]
+    items, mask = batch_notes(pairs, g, cfg, torch.Generator().manual_seed(1))
+    counts = mask.sum(1)
+    assert set(counts.tolist()) == {1, 2}
+    assert torch.equal(items[:, -1], pairs.flat[g - 1])  # the most recent item is always kept
+
+
+def test_note_dropout_keeps_the_most_recent_note():
+    pairs = PairIndex.build([np.arange(40)])
+    cfg = MoteConfig(max_notes=8, short_history=0.0, note_dropout=0.9)
+    g = pairs.positions[10:]
+    _, mask = batch_notes(pairs, g, cfg, torch.Generator().manual_seed(2))
+    assert torch.all(mask[:, -1]) and mask[:, :-1].float().mean() < 0.3
