@@ -1,0 +1,125 @@
+"""MOTE as a recommender in the evaluation harness (`m3rec evaluate --models mote`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+import numpy as np
+import torch
+
+from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
+from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.mote import MoteEncoder, score_histories
+from m3rec.encoders.training import TrainResult, all_item_vectors, train_encoder
+from m3rec.eval.baselines.base import EpochCallback, Recommender, TrainData
+from m3rec.eval.baselines.torch_common import setup_torch
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+class MoteRecommender(Recommender):
+    """Rank candidates by the alignment of their trait vectors with the user's motivations.
+
+    Users are represented by their visible history's items, which stand in for motivation
+    notes where no LLM profile exists; items by their text (traits and description).
+    """
+
+    name = "mote"
+    config_class = MoteConfig
+    is_baseline = False
+
+    def __init__(
+        self, config: MoteConfig | None = None, *, embed: Embed | None = None, **overrides: Any
+    ) -> None:
+        super().__init__(config, **overrides)
+        self._embed = embed
+
+    @property
+    def cfg(self) -> MoteConfig:
+        """Return the typed configuration."""
+        assert isinstance(self.config, MoteConfig)
+        return self.config
+
+    def build(self, n_users: int, n_items: int, text_dim: int) -> MoteEncoder:
+        """Create the untrained encoder for this configuration (seeded), on its device."""
+        cfg = self.cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            encoder = MoteEncoder(
+                cfg.dim,
+                text_dim=text_dim,
+                slots=cfg.slots,
+                n_items=n_items if cfg.item_ids else 0,
+                n_users=n_users if cfg.user_ids else 0,
+                dropout=cfg.dropout,
+            )
+        return encoder.to(cfg.device)
+
+    def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
+        """Embed the item texts (cached on disk), then train the encoder with InfoNCE."""
+        cfg = self.cfg
+        gen = setup_torch(cfg.seed, cfg.threads)
+        text = self.embed_items(data.item_texts)
+        self.item_text = torch.as_tensor(text, device=cfg.device)
+        self.encoder = self.build(data.n_users, data.n_items, text.shape[1])
+        # Dropout draws from torch's default generator: fork it so the run depends on cfg.seed
+        # alone and the caller's global state is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.result: TrainResult = train_encoder(
+                self.encoder, self.item_text, data.sequences, cfg, gen, data.valid, on_epoch
+            )
+        self.best_epoch = self.result.best_epoch
+        self.load_trained(self.encoder, self.item_text)
+        return self
+
+    def embed_items(self, texts: list[str]) -> np.ndarray:
+        """Return the frozen sentence embeddings of item texts."""
+        if self._embed is None:
+            from m3rec.encoders.text import embed_texts
+
+            self._embed = embed_texts
+        return np.asarray(self._embed(list(texts)), dtype=np.float32)
+
+    def load_trained(self, encoder: MoteEncoder, item_text: torch.Tensor) -> None:
+        """Use a trained `encoder` (e.g. from a checkpoint) over `item_text` for scoring."""
+        self.encoder, self.item_text = encoder.eval(), item_text
+        self.item_vecs = all_item_vectors(encoder, item_text)
+        self.fitted = True
+
+    @torch.no_grad()
+    def score(
+        self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
+    ) -> np.ndarray:
+        """Return cosine alignment between the users' motivations and the candidates' traits."""
+        self._check_fitted()
+        cfg = self.cfg
+        ids = np.asarray(users) if cfg.user_ids else None
+        scores = score_histories(
+            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
+        )
+        return scores.cpu().numpy()
+
+    def to_checkpoint(self, fingerprint: Fingerprint) -> Checkpoint:
+        """Return this fitted model as a checkpoint of the data it was trained on."""
+        self._check_fitted()
+        best = self.result.best_valid_ndcg10 if hasattr(self, "result") else None
+        metrics = {"best_epoch": float(self.best_epoch)}
+        if best is not None:
+            metrics["valid_ndcg10"] = best
+        return Checkpoint(self.cfg, self.encoder.state_dict(), fingerprint, metrics)
+
+    @classmethod
+    def from_checkpoint(
+        cls, ckpt: Checkpoint, item_texts: list[str], *, embed: Embed | None = None
+    ) -> MoteRecommender:
+        """Rebuild a fitted model from a checkpoint (check its fingerprint first)."""
+        model = cls(ckpt.config, embed=embed)
+        text = model.embed_items(item_texts)
+        fp = ckpt.fingerprint
+        encoder = model.build(fp.n_users, fp.n_items, text.shape[1])
+        encoder.load_state_dict(ckpt.weights)
+        model.best_epoch = int(ckpt.metrics.get("best_epoch", 0))
+        model.load_trained(encoder, torch.as_tensor(text, device=ckpt.config.device))
+        return model
