@@ -12,14 +12,10 @@ import numpy as np
 import torch
 
 from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.errors import CheckpointError
 from m3rec.encoders.text import MODEL_NAME, texts_key
-from m3rec.errors import M3recError
 
 FORMAT = "m3rec-mote/1"
-
-
-class CheckpointError(M3recError):
-    """A MOTE checkpoint is missing, unreadable, or belongs to other data or settings."""
 
 
 @dataclass(frozen=True)

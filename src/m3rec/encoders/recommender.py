@@ -11,7 +11,7 @@ import torch
 from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.mote import MoteEncoder, score_histories
-from m3rec.encoders.training import TrainResult, all_item_vectors, train_encoder
+from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
 from m3rec.eval.baselines.base import EpochCallback, Recommender, TrainData
 from m3rec.eval.baselines.torch_common import setup_torch
 
@@ -59,6 +59,7 @@ class MoteRecommender(Recommender):
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
         """Embed the item texts (cached on disk), then train the encoder with InfoNCE."""
         cfg = self.cfg
+        check_device(cfg.device)
         gen = setup_torch(cfg.seed, cfg.threads)
         text = self.embed_items(data.item_texts)
         self.item_text = torch.as_tensor(text, device=cfg.device)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.errors import EncoderError
 from m3rec.encoders.mote import MoteEncoder, score_histories
 from m3rec.eval.baselines.base import EpochCallback, EvalCases
 from m3rec.eval.baselines.torch_common import EarlyStopping
@@ -144,6 +145,11 @@ def train_encoder(
     """Train `encoder` in place; keep the weights of the best validation NDCG@10."""
     device = item_text.device
     pairs = PairIndex.build(sequences)
+    if not len(pairs.positions):
+        raise EncoderError(
+            "no user has two training interactions, so MOTE has nothing to learn; "
+            "use a dataset with longer histories"
+        )
     n_items = len(item_text)
     opt = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     stopper = EarlyStopping(cfg.patience)
@@ -190,3 +196,9 @@ def train_encoder(
     result.best_valid_ndcg10 = stopper.best if stopper.state is not None else None
     encoder.eval()
     return result
+
+
+def check_device(device: str) -> None:
+    """Refuse a device torch cannot use here, naming the fix."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EncoderError("--device cuda was asked for but torch sees no GPU; use --device cpu")

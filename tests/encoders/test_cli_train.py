@@ -1,0 +1,69 @@
+"""`m3rec train`: a real run writes a loadable checkpoint; bad input is one line and exit 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+from m3rec.cli import reports_errors
+from m3rec.cli_train import train
+from m3rec.data import index_dataset, load_dataset
+from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
+
+BEAUTY = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "amazon-beauty-slice"
+
+app = typer.Typer()
+app.command("train")(reports_errors(train))
+app.command("noop")(lambda: None)  # keeps `train` a named subcommand, as in the real app
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["train", *args])
+
+
+def test_train_writes_a_checkpoint_that_matches_its_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("M3REC_TORCH_THREADS", "1")
+    out = tmp_path / "mote.pt"
+    result = invoke(
+        "--data", str(BEAUTY), "--epochs", "2", "--dim", "8", "--out", str(out), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["epochs_run"] == 2 and doc["checkpoint"] == str(out)
+    assert 0.0 <= doc["valid_ndcg10"] <= 1.0
+    data = index_dataset(load_dataset(BEAUTY))
+    fp = fingerprint(data.name, data.item_ids, data.sequences, data.item_texts)
+    ckpt = load_checkpoint(out, fp)
+    assert ckpt.config.dim == 8 and set(ckpt.weights) >= {"queries", "decay"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_one_line(tmp_path):
+    result = invoke("--data", str(BEAUTY), "--device", "cuda", "--out", str(tmp_path / "m.pt"))
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: --device cuda was asked for but torch sees no GPU; use --device cpu"
+    )
+
+
+def test_missing_data_is_one_line(tmp_path):
+    result = invoke("--data", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "nowhere" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [("slots=0", "invalid MOTE setting slots"), ("nonsense", "--set takes PARAM=VALUE")],
+)
+def test_bad_settings_are_one_line(tmp_path, setting, named):
+    result = invoke("--data", str(BEAUTY), "--set", setting)
+    assert result.exit_code == 1
+    assert named in result.output and len(result.output.strip().splitlines()) == 1
