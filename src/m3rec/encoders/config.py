@@ -10,16 +10,16 @@ from m3rec.eval.baselines.base import ModelConfig
 
 
 class MoteConfig(ModelConfig):
-    """MOTE hyperparameters; the defaults train ML-1M in seconds per epoch on one CPU core."""
+    """MOTE hyperparameters: model shape, InfoNCE training, cold-start augmentation."""
 
     dim: int = Field(default=64, ge=2, description="size of the shared motivation/trait space")
     slots: int = Field(default=1, ge=1, description="interest slots per user; max at scoring")
     dropout: float = Field(default=0.1, ge=0, lt=1)
-    max_notes: int = Field(default=20, ge=1, description="most recent notes or items pooled")
+    max_notes: int = Field(default=10, ge=1, description="most recent notes or items pooled")
     item_ids: bool = Field(default=True, description="learn item-id embeddings (warm signal)")
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
     epochs: int = Field(default=30, ge=1)
-    batch_size: int = Field(default=512, ge=2)
+    batch_size: int = Field(default=256, ge=2)
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     temperature: float = Field(default=0.1, gt=0, description="InfoNCE softmax temperature")

@@ -79,7 +79,7 @@ class MoteEncoder(nn.Module):
     def attention(self, notes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Return each slot's weights over the notes (batch, slots, n); padding weighs exactly 0."""
         mask = mask.bool()
-        keys = self.key(notes.masked_fill(~mask.unsqueeze(-1), 0.0))
+        keys = self.key(notes)  # padded keys get -inf logits below, whatever they hold
         # Age: how many real notes come after this one (0 for the most recent).
         age = (mask.flip(-1).cumsum(-1).flip(-1) - mask.long()).to(notes.dtype)
         logits = torch.einsum("kd,bnd->bkn", self.queries, keys) / math.sqrt(self.dim)
@@ -127,18 +127,31 @@ def score_histories(
     candidates: np.ndarray | None,
     max_notes: int,
     users: np.ndarray | None = None,
+    extra_notes: list[torch.Tensor | None] | None = None,
 ) -> torch.Tensor:
     """Score candidates (batch, c), or all items when None, for users given their histories.
 
     `item_vecs` (n_items, dim) are the encoder's item vectors, computed once; the last
-    `max_notes` history items stand in for notes. Candidate entries of -1 score the item 0.
+    `max_notes` history items stand in for notes. `extra_notes` holds, per user, projected
+    LLM note vectors (n, dim) that follow the history as the most recent notes, or None.
+    Candidate entries of -1 score the item 0.
     """
     device = item_vecs.device
     idx, mask = history_notes(histories, max_notes)
+    notes = item_vecs[torch.as_tensor(idx, device=device)]
+    note_mask = torch.as_tensor(mask, device=device)
+    if extra_notes is not None and any(x is not None and len(x) for x in extra_notes):
+        width = max(len(x) for x in extra_notes if x is not None)
+        extra = torch.zeros(len(histories), width, notes.shape[-1], device=device)
+        extra_mask = torch.zeros(len(histories), width, dtype=torch.bool, device=device)
+        for row, x in enumerate(extra_notes):
+            if x is not None and len(x):
+                extra[row, width - len(x) :] = x
+                extra_mask[row, width - len(x) :] = True
+        notes = torch.cat([notes, extra], dim=1)
+        note_mask = torch.cat([note_mask, extra_mask], dim=1)
     user_t = None if users is None else torch.as_tensor(users, dtype=torch.long, device=device)
-    motivations = encoder.pool(
-        item_vecs[torch.as_tensor(idx, device=device)], torch.as_tensor(mask, device=device), user_t
-    )
+    motivations = encoder.pool(notes, note_mask, user_t)
     if candidates is None:
         return encoder.similarity(motivations, item_vecs)
     safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)

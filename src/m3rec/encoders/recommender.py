@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Self
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.mote import MoteEncoder, score_histories
+from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
 from m3rec.eval.baselines.base import EpochCallback, Recommender, TrainData
 from m3rec.eval.baselines.torch_common import setup_torch
@@ -97,10 +98,27 @@ class MoteRecommender(Recommender):
         self._check_fitted()
         cfg = self.cfg
         ids = np.asarray(users) if cfg.user_ids else None
+        notes = getattr(self, "note_vecs", {})
+        extra = [notes.get(int(u)) for u in users] if notes else None
         scores = score_histories(
-            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
+            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids, extra
         )
         return scores.cpu().numpy()
+
+    @torch.no_grad()
+    def use_notes(self, notes: Mapping[int, list[str]]) -> None:
+        """Score these users (by index) with their LLM motivation notes after their history.
+
+        Notes are test-time information (MOPE writes them from the visible history), so they
+        are used only here, never in training or validation.
+        """
+        self._check_fitted()
+        embedded = embed_notes(notes, self.embed_items)
+        device = self.item_vecs.device
+        self.note_vecs = {
+            u: self.encoder.project_text(torch.as_tensor(v, device=device))
+            for u, v in embedded.items()
+        }
 
     def to_checkpoint(self, fingerprint: Fingerprint) -> Checkpoint:
         """Return this fitted model as a checkpoint of the data it was trained on."""

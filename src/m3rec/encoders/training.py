@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,6 +157,7 @@ def train_encoder(
     result = TrainResult(0, 0, None)
     for epoch in range(1, cfg.epochs + 1):
         encoder.train()
+        started = time.perf_counter()
         order = pairs.positions[torch.randperm(len(pairs.positions), generator=gen)]
         if cfg.pairs_per_epoch is not None:
             order = order[: cfg.pairs_per_epoch]
@@ -180,7 +182,7 @@ def train_encoder(
             opt.step()
             total += loss.item() * len(g)
             count += len(g)
-        logs = {"loss": total / max(1, count)}
+        logs = {"loss": total / max(1, count), "epoch_seconds": time.perf_counter() - started}
         stop = False
         if valid is not None and len(valid.users) and epoch % cfg.eval_every == 0:
             logs["valid_ndcg10"] = valid_ndcg10(encoder, item_text, valid, cfg)
