@@ -71,3 +71,5 @@ def test_a_note_pulls_the_ranking_towards_its_motivation():
     np.testing.assert_array_equal(after[1], before[1])  # no notes: unchanged
     lipstick = np.arange(0, 20)  # items 0..19 are the "lipstick" topic
     assert after[0, lipstick].mean() > before[0, lipstick].mean() + 0.05
+    refit = model.fit(train_data(topics, split, SETTINGS, 0))  # a new encoder drops the notes
+    np.testing.assert_array_equal(refit.score(users, hists, None), before)

@@ -88,6 +88,7 @@ class MoteRecommender(Recommender):
         """Use a trained `encoder` (e.g. from a checkpoint) over `item_text` for scoring."""
         self.encoder, self.item_text = encoder.eval(), item_text
         self.item_vecs = all_item_vectors(encoder, item_text)
+        self.note_vecs: dict[int, torch.Tensor] = {}  # notes are projected by this encoder
         self.fitted = True
 
     @torch.no_grad()
@@ -98,7 +99,7 @@ class MoteRecommender(Recommender):
         self._check_fitted()
         cfg = self.cfg
         ids = np.asarray(users) if cfg.user_ids else None
-        notes = getattr(self, "note_vecs", {})
+        notes = self.note_vecs
         extra = [notes.get(int(u)) for u in users] if notes else None
         scores = score_histories(
             self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids, extra
