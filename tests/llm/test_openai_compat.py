@@ -21,7 +21,8 @@ ASK = [ChatMessage("user", "Invent a pet. Reply as JSON with keys name and legs.
 
 
 def backend(base_url: str, **kwargs: object) -> OpenAICompatBackend:
-    options: dict[str, object] = {"timeout_s": 30.0, "max_retries": 0, "max_tokens": 48}
+    # Generous: on shared cores the tiny model under a grammar can slow to ~1 token/s.
+    options: dict[str, object] = {"timeout_s": 180.0, "max_retries": 0, "max_tokens": 48}
     options.update(kwargs)
     return OpenAICompatBackend(base_url=base_url, model="smollm2", **options)  # type: ignore[arg-type]
 
