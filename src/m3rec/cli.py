@@ -641,13 +641,15 @@ def traits(
     )
 
 
-def _register_evaluate() -> None:
+def _register_commands() -> None:
     from m3rec.cli_evaluate import evaluate
+    from m3rec.cli_train import train
 
     app.command("evaluate")(reports_errors(evaluate))
+    app.command("train")(reports_errors(train))
 
 
-_register_evaluate()
+_register_commands()
 
 
 def main() -> None:

@@ -55,7 +55,8 @@ def evaluate(
         ),
     ] = "auto",
     models: Annotated[
-        str, typer.Option(help=f"Comma-separated models: {','.join(BASELINES)}.")
+        str,
+        typer.Option(help=f"Comma-separated models: {','.join(REGISTRY)} (default: baselines)."),
     ] = ",".join(BASELINES),
     protocol: Annotated[
         str, typer.Option(help="sampled (target + 99 negatives), full, or both (sampled,full).")
