@@ -54,7 +54,9 @@ class LLMSettings(_Section):
         "qwen2.5-1.5b",
         description="llamacpp: a registry name (m3rec models list) or a path to a .gguf file",
     )
-    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: available cores")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads; default: the cores not already busy (load average)"
+    )
     n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU; -1 = all")
     n_ctx: int = Field(4096, ge=256)
     max_tokens: int = Field(512, ge=1)

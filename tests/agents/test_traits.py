@@ -16,7 +16,10 @@ from tests.replies import raw, recorded
 def test_metadata_traits_read_genres_categories_era_and_brand() -> None:
     movie = Item("1", "Toy Story (1995)", {"year": "1995", "genres": "Animation, Children, Comedy"})
     assert metadata_traits(movie) == [
-        "visual imagination", "family viewing with kids", "light-hearted laughter", "1990s nostalgia"
+        "visual imagination",
+        "family viewing with kids",
+        "light-hearted laughter",
+        "1990s nostalgia",
     ]
     cream = Item(
         "B1", "Night cream", {"categories": "Beauty > Skin Care > Face > Creams", "brand": "CeraVe"}

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from m3rec.llm.base import ChatMessage, structured
-from m3rec.llm.llamacpp import LlamaCppBackend, available_cores
+from m3rec.llm.llamacpp import LlamaCppBackend, available_cores, default_threads
 
 pytestmark = pytest.mark.llm
 
@@ -34,9 +34,16 @@ def test_returns_a_schema_valid_object(tiny: LlamaCppBackend) -> None:
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
 
 
-def test_uses_all_available_cores_and_reports_cpu(tiny: LlamaCppBackend) -> None:
+def test_default_threads_leave_busy_cores_alone() -> None:
+    assert default_threads(cores=2, load=0.3) == 2
+    assert default_threads(cores=2, load=1.7) == 1
+    assert default_threads(cores=2, load=6.0) == 1
+    assert default_threads(cores=16, load=3.2) == 13
+
+
+def test_reports_threads_and_cpu(tiny: LlamaCppBackend) -> None:
     described = tiny.describe()
-    assert described["n_threads"] == available_cores()
+    assert 1 <= described["n_threads"] <= available_cores()
     assert described["device"] == "CPU"
     assert described["model"] == "smollm2-135m"
 
