@@ -61,7 +61,7 @@ def latest_version(name: str) -> str:
 
 
 def render(name: str, version: str | None = None, **fields: str) -> RenderedPrompt:
-    """Fill prompt NAME/VERSION with FIELDS; every placeholder given, every field used."""
+    """Fill prompt NAME/VERSION with FIELDS; every template field given, every field used."""
     version = version or latest_version(name)
     template_hash, sections = _load(name, version)
     used: set[str] = set()
