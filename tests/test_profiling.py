@@ -48,6 +48,8 @@ def test_visible_history_hides_the_test_item_and_cuts_cold_users(catalogue) -> N
     assert [h.item_id for h in full] == [e.item_id for e in events[:-1]]
     cold = visible_history(catalogue, "12", 2)
     assert [h.item_id for h in cold] == [e.item_id for e in events[-3:-1]]
+    valid = visible_history(catalogue, "12", 2, stage="valid")
+    assert [h.item_id for h in valid] == [e.item_id for e in events[-4:-2]]
 
 
 def test_select_users_by_count_or_ids(catalogue) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -454,6 +454,14 @@ def profile(
             "(0 = the whole visible history).",
         ),
     ] = 0,
+    stage: Annotated[
+        Literal["test", "valid"],
+        typer.Option(
+            "--stage",
+            help="Which held-out item the profile serves: test (the history before the last "
+            "item) or valid (before the second to last, for tuning on validation users).",
+        ),
+    ] = "test",
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling --users N.")] = 0,
     concurrency: Annotated[
         int,
@@ -514,11 +522,14 @@ def profile(
             store=motivation_store,
             model_id=model_identity(settings),
             cold_k=cold_k,
+            stage=stage,
             concurrency=concurrency,
             on_progress=advance,
         )
     if user is not None:
-        _print_stored_profile(dataset, motivation_store, user, settings, cold_k, as_json, summary)
+        _print_stored_profile(
+            dataset, motivation_store, user, settings, cold_k, stage, as_json, summary
+        )
         return
     if as_json:
         print_json(summary.as_dict())
@@ -541,6 +552,7 @@ def _print_stored_profile(
     user_id: str,
     settings: Settings,
     cold_k: int,
+    stage: Literal["test", "valid"],
     as_json: bool,
     summary: Any,
 ) -> None:
@@ -549,7 +561,7 @@ def _print_stored_profile(
 
     if summary.failed:
         fail(f"user {user_id}: {summary.failures[0]['error']}")
-    history = visible_history(dataset, user_id, cold_k)
+    history = visible_history(dataset, user_id, cold_k, stage)
     key = profile_key(user_id, history, current_prompt_id(), model_identity(settings))
     stored = store.get_profile(key)
     if stored is None:

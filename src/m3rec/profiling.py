@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from m3rec.agents.mope import (
     HistoryEntry,
@@ -59,11 +59,19 @@ class BatchSummary:
         return data
 
 
-def visible_history(dataset: Dataset, user_id: str, cold_k: int = 0) -> list[HistoryEntry]:
-    """Return what a model may see of USER_ID at test time: the history minus its last item
-    (the test target), cut to the most recent COLD_K items when COLD_K > 0."""
+Stage = Literal["test", "valid"]
+
+
+def visible_history(
+    dataset: Dataset, user_id: str, cold_k: int = 0, stage: Stage = "test"
+) -> list[HistoryEntry]:
+    """Return what a model may see of USER_ID when predicting its STAGE item: the history before
+    the test item (its last) or before the validation item (its second to last), cut to the most
+    recent COLD_K items when COLD_K > 0. Users too short to be evaluated show their whole history.
+    """
     events = dataset.histories[user_id]
-    visible = events[:-1] if len(events) >= MIN_EVAL_LENGTH else events
+    held_out = 1 if stage == "test" else 2
+    visible = events[:-held_out] if len(events) >= MIN_EVAL_LENGTH else events
     if cold_k > 0:
         visible = visible[-cold_k:]
     return [
@@ -111,6 +119,7 @@ def run_profiles(
     store: MotivationStore,
     model_id: str,
     cold_k: int = 0,
+    stage: Stage = "test",
     concurrency: int = 1,
     on_progress: Callable[[str, str], None] | None = None,
 ) -> BatchSummary:
@@ -123,7 +132,7 @@ def run_profiles(
     started = time.perf_counter()
     summary = BatchSummary()
     prompt_id = current_prompt_id()
-    histories = {u: visible_history(dataset, u, cold_k) for u in users}
+    histories = {u: visible_history(dataset, u, cold_k, stage) for u in users}
     keys = {u: profile_key(u, histories[u], prompt_id, model_id) for u in users}
     done = store.existing_profile_keys(list(keys.values()))
     todo = [u for u in users if keys[u] not in done]
@@ -132,7 +141,7 @@ def run_profiles(
         if keys[user] in done and on_progress:
             on_progress(user, "cached")
     if todo:
-        context = {"dataset": dataset.name, "cold_k": cold_k}
+        context = {"dataset": dataset.name, "cold_k": cold_k, "stage": stage}
         backend = llm()
         try:
             _run_todo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, TypedDict
 
+from m3rec.agents.encode import ScoredItem
 from m3rec.agents.mope import HistoryEntry, MotivationProfile
 
 
@@ -15,5 +16,6 @@ class RecState(TypedDict, total=False):
     history: list[HistoryEntry]
     profile: MotivationProfile | None
     profile_source: str
+    candidates: list[ScoredItem]  # MOTE's ranking, best first (the encode step)
     errors: Annotated[list[str], operator.add]
     steps: Annotated[list[str], operator.add]

@@ -41,6 +41,8 @@ def store():
     other = {"dataset": "ml-1m", "cold_k": 2}
     store.put_profile("d", "u4", profile(motivation("tent", 1, None)), "s", other)
     store.put_profile("e", "nobody", profile(motivation("tent", 1, None)), "s", ctx)
+    valid = {**ctx, "stage": "valid"}
+    store.put_profile("f", "u1", profile(motivation("drums", 1, None)), "s", valid)
     return store
 
 
@@ -49,6 +51,12 @@ def test_notes_are_read_for_one_dataset_and_cut_oldest_first(store):
     notes = notes_from_store(store, "topics", users, cold_k=2)
     assert notes == {1: ["novel: wants novel", "guitar: wants guitar"], 2: ["tent: wants tent"]}
     assert notes_from_store(store, "topics", users, cold_k=1) == {3: ["lipstick: wants lipstick"]}
+
+
+def test_validation_profiles_are_kept_apart_from_test_profiles(store):
+    users = ["u0", "u1", "u2"]
+    assert notes_from_store(store, "topics", users, 2, stage="valid") == {1: ["drums: wants drums"]}
+    assert "drums: wants drums" not in notes_from_store(store, "topics", users, 2)[1]
 
 
 def test_embed_notes_splits_one_batch_back_per_user():
@@ -62,6 +70,7 @@ def test_a_note_pulls_the_ranking_towards_its_motivation():
     topics = topic_dataset()
     split = leave_one_out(topics)
     cfg = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 8, "item_ids": False}
+    cfg |= {"notes_weight": 0.5}
     model = MoteRecommender(embed=bag_of_words, **cfg).fit(train_data(topics, split, SETTINGS, 0))
     users = np.array([1, 2])  # user 1 follows "tent" items, user 2 "novel" items
     hists = [split.test_history[u][-1:] for u in users]

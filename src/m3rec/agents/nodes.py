@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from m3rec.agents.encode import MoteScorer, profile_notes
 from m3rec.agents.mope import (
     MotivationProfile,
     current_prompt_id,
@@ -27,6 +28,8 @@ class Deps:
     store: MotivationStore
     model_id: str
     llm_factory: Callable[[], LLMBackend]
+    scorer: MoteScorer | None = None  # MOTE; without it the graph stops after the profile
+    top_k: int = 20
     _llm: LLMBackend | None = field(default=None, repr=False)
 
     def llm(self) -> LLMBackend:
@@ -54,3 +57,13 @@ async def extract_motivations(state: RecState, *, deps: Deps) -> dict[str, Any]:
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
     await asyncio.to_thread(store_profile, deps.store, key, outcome, deps.model_id)
     return {"profile": outcome.profile, "profile_source": "llm", "steps": ["extract_motivations"]}
+
+
+async def encode(state: RecState, *, deps: Deps) -> dict[str, Any]:
+    """Rank the catalogue with MOTE from the user's history and, if written, their motivations."""
+    assert deps.scorer is not None, "the graph adds `encode` only when a scorer is given"
+    profile = state.get("profile")
+    notes = profile_notes(profile) if profile is not None else []
+    history = [h.item_id for h in state["history"]]
+    ranked = await asyncio.to_thread(deps.scorer.rank, state["user_id"], history, notes, deps.top_k)
+    return {"candidates": ranked, "steps": ["encode"]}

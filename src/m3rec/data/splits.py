@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from m3rec.data.errors import DataError
-from m3rec.data.types import Dataset
+from m3rec.data.types import Dataset, Item
 
 MIN_EVAL_LENGTH = 3  # train + validation + test
 
@@ -21,6 +21,7 @@ class IndexedDataset:
     item_ids: list[str]
     sequences: list[np.ndarray]
     item_texts: list[str]
+    items: list[Item] = field(default_factory=list, repr=False)  # the catalogue, in index order
 
     @property
     def n_users(self) -> int:
@@ -41,8 +42,8 @@ def index_dataset(ds: Dataset) -> IndexedDataset:
     sequences = [
         np.fromiter((index[x.item_id] for x in ds.histories[u]), dtype=np.int64) for u in users
     ]
-    texts = [ds.items[i].text() for i in used]
-    return IndexedDataset(ds.name, users, used, sequences, texts)
+    items = [ds.items[i] for i in used]
+    return IndexedDataset(ds.name, users, used, sequences, [item.text() for item in items], items)
 
 
 def _natural_key(value: str) -> tuple[int, int | str]:

@@ -17,6 +17,15 @@ class MoteConfig(ModelConfig):
     dropout: float = Field(default=0.1, ge=0, lt=1)
     max_notes: int = Field(default=10, ge=1, description="most recent notes or items pooled")
     item_ids: bool = Field(default=True, description="learn item-id embeddings (warm signal)")
+    traits: bool = Field(
+        default=True, description="embed each item's metadata traits with its text"
+    )
+    notes_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the cosine between a user's LLM notes and an item's text, "
+        "added to the MOTE score for users with notes (tune it on validation users)",
+    )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=256, ge=2)

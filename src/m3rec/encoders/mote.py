@@ -96,11 +96,8 @@ class MoteEncoder(nn.Module):
         """
         u = nn.functional.normalize(users, dim=-1)
         i = nn.functional.normalize(items, dim=-1)
-        if i.dim() == 2:
-            sims = torch.einsum("bkd,cd->bkc", u, i)
-        else:
-            sims = torch.einsum("bkd,bcd->bkc", u, i)
-        return sims.max(dim=1).values
+        sims = torch.matmul(u, i.mT if i.dim() == 3 else i.T)  # (batch, slots, c)
+        return sims[:, 0] if sims.shape[1] == 1 else sims.max(dim=1).values
 
 
 def history_notes(histories: list[np.ndarray], max_notes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,29 +124,16 @@ def score_histories(
     candidates: np.ndarray | None,
     max_notes: int,
     users: np.ndarray | None = None,
-    extra_notes: list[torch.Tensor | None] | None = None,
 ) -> torch.Tensor:
     """Score candidates (batch, c), or all items when None, for users given their histories.
 
     `item_vecs` (n_items, dim) are the encoder's item vectors, computed once; the last
-    `max_notes` history items stand in for notes. `extra_notes` holds, per user, projected
-    LLM note vectors (n, dim) that follow the history as the most recent notes, or None.
-    Candidate entries of -1 score the item 0.
+    `max_notes` history items stand in for notes. Candidate entries of -1 score the item 0.
     """
     device = item_vecs.device
     idx, mask = history_notes(histories, max_notes)
     notes = item_vecs[torch.as_tensor(idx, device=device)]
     note_mask = torch.as_tensor(mask, device=device)
-    if extra_notes is not None and any(x is not None and len(x) for x in extra_notes):
-        width = max(len(x) for x in extra_notes if x is not None)
-        extra = torch.zeros(len(histories), width, notes.shape[-1], device=device)
-        extra_mask = torch.zeros(len(histories), width, dtype=torch.bool, device=device)
-        for row, x in enumerate(extra_notes):
-            if x is not None and len(x):
-                extra[row, width - len(x) :] = x
-                extra_mask[row, width - len(x) :] = True
-        notes = torch.cat([notes, extra], dim=1)
-        note_mask = torch.cat([note_mask, extra_mask], dim=1)
     user_t = None if users is None else torch.as_tensor(users, dtype=torch.long, device=device)
     motivations = encoder.pool(notes, note_mask, user_t)
     if candidates is None:

@@ -11,19 +11,23 @@ Embed = Callable[[list[str]], np.ndarray]
 
 
 def notes_from_store(
-    store: Any, dataset: str, user_ids: list[str], cold_k: int
+    store: Any, dataset: str, user_ids: list[str], cold_k: int, stage: str = "test"
 ) -> dict[int, list[str]]:
-    """Return the notes of each user's newest profile for `dataset` and `cold_k`, by user index.
+    """Return the notes of each user's newest profile for `dataset`, `cold_k` and `stage`.
 
     `store` is MOPE's `MotivationStore` (only its `profiles` and `notes` collections are read).
-    A profile is written from the user's visible history at test time, so its notes may only
-    be used to score that user's test case, never to train or validate on. Notes are ordered
-    by `last_seen`, then weakest first, so the freshest and strongest motivation comes last.
+    A `test` profile is written from the history before the user's test item, so its notes may
+    only score that user's test case; a `valid` profile, from the history before the validation
+    item, serves validation (tuning). Profiles written before stages existed count as `test`.
+    Notes are ordered by `last_seen`, then weakest first, so the freshest and strongest
+    motivation comes last. Keys of the result are user indices into `user_ids`.
     """
     where = {"$and": [{"dataset": dataset}, {"cold_k": cold_k}]}
     got = store.profiles.get(where=where, include=["metadatas"])
     newest: dict[str, tuple[str, str]] = {}
     for key, meta in zip(got["ids"], got["metadatas"], strict=True):
+        if meta.get("stage", "test") != stage:
+            continue
         user, created = str(meta["user_id"]), str(meta.get("created_at", ""))
         if user not in newest or created > newest[user][1]:
             newest[user] = (key, created)

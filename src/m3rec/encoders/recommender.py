@@ -19,11 +19,20 @@ from m3rec.eval.baselines.torch_common import setup_torch
 Embed = Callable[[list[str]], np.ndarray]
 
 
+def item_inputs(texts: list[str], traits: list[str] | None) -> list[str]:
+    """Return the text MOTE embeds for each item: its text, then the needs it serves if known."""
+    if traits is None:
+        return list(texts)
+    return [f"{t}. Serves: {tr}" if tr else t for t, tr in zip(texts, traits, strict=True)]
+
+
 class MoteRecommender(Recommender):
     """Rank candidates by the alignment of their trait vectors with the user's motivations.
 
     Users are represented by their visible history's items, which stand in for motivation
-    notes where no LLM profile exists; items by their text (traits and description).
+    notes; items by their text and metadata traits. Users with LLM notes (`use_notes`) also
+    score each candidate by the cosine between their notes and its text, weighted by
+    `notes_weight`.
     """
 
     name = "mote"
@@ -62,7 +71,7 @@ class MoteRecommender(Recommender):
         cfg = self.cfg
         check_device(cfg.device)
         gen = setup_torch(cfg.seed, cfg.threads)
-        text = self.embed_items(data.item_texts)
+        text = self.embed_items(item_inputs(data.item_texts, self._traits(data.item_traits)))
         self.item_text = torch.as_tensor(text, device=cfg.device)
         self.encoder = self.build(data.n_users, data.n_items, text.shape[1])
         # Dropout draws from torch's default generator: fork it so the run depends on cfg.seed
@@ -76,6 +85,9 @@ class MoteRecommender(Recommender):
         self.load_trained(self.encoder, self.item_text)
         return self
 
+    def _traits(self, traits: list[str] | None) -> list[str] | None:
+        return traits if self.cfg.traits else None
+
     def embed_items(self, texts: list[str]) -> np.ndarray:
         """Return the frozen sentence embeddings of item texts."""
         if self._embed is None:
@@ -88,36 +100,49 @@ class MoteRecommender(Recommender):
         """Use a trained `encoder` (e.g. from a checkpoint) over `item_text` for scoring."""
         self.encoder, self.item_text = encoder.eval(), item_text
         self.item_vecs = all_item_vectors(encoder, item_text)
-        self.note_vecs: dict[int, torch.Tensor] = {}  # notes are projected by this encoder
+        self.item_units = torch.nn.functional.normalize(item_text, dim=-1)
+        self.user_notes: dict[int, torch.Tensor] = {}  # unit mean note embedding per user
         self.fitted = True
 
     @torch.no_grad()
     def score(
         self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
     ) -> np.ndarray:
-        """Return cosine alignment between the users' motivations and the candidates' traits."""
+        """Return the motivation-trait alignment of each candidate, plus the notes term."""
         self._check_fitted()
         cfg = self.cfg
         ids = np.asarray(users) if cfg.user_ids else None
-        notes = self.note_vecs
-        extra = [notes.get(int(u)) for u in users] if notes else None
         scores = score_histories(
-            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids, extra
+            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
         )
+        if self.user_notes and cfg.notes_weight > 0:
+            self._add_notes_term(scores, users, candidates)
         return scores.cpu().numpy()
 
-    @torch.no_grad()
-    def use_notes(self, notes: Mapping[int, list[str]]) -> None:
-        """Score these users (by index) with their LLM motivation notes after their history.
+    def _add_notes_term(
+        self, scores: torch.Tensor, users: np.ndarray, candidates: np.ndarray | None
+    ) -> None:
+        for row, user in enumerate(users):
+            note = self.user_notes.get(int(user))
+            if note is None:
+                continue
+            items = self.item_units
+            if candidates is not None:
+                items = items[torch.as_tensor(np.where(candidates[row] >= 0, candidates[row], 0))]
+            scores[row] += self.cfg.notes_weight * (items @ note)
 
-        Notes are test-time information (MOPE writes them from the visible history), so they
-        are used only here, never in training or validation.
+    def use_notes(self, notes: Mapping[int, list[str]]) -> None:
+        """Score these users (by index) with their LLM motivation notes as well as their history.
+
+        Each user's notes are embedded with the item text encoder and averaged; a candidate
+        gains `notes_weight` times the cosine between that mean and its text. Notes replace any
+        given before; users without notes score as before.
         """
         self._check_fitted()
         embedded = embed_notes(notes, self.embed_items)
-        device = self.item_vecs.device
-        self.note_vecs = {
-            u: self.encoder.project_text(torch.as_tensor(v, device=device))
+        device = self.item_units.device
+        self.user_notes = {
+            u: torch.nn.functional.normalize(torch.as_tensor(v, device=device).mean(0), dim=0)
             for u, v in embedded.items()
         }
 
@@ -132,11 +157,16 @@ class MoteRecommender(Recommender):
 
     @classmethod
     def from_checkpoint(
-        cls, ckpt: Checkpoint, item_texts: list[str], *, embed: Embed | None = None
+        cls,
+        ckpt: Checkpoint,
+        item_texts: list[str],
+        *,
+        item_traits: list[str] | None = None,
+        embed: Embed | None = None,
     ) -> MoteRecommender:
         """Rebuild a fitted model from a checkpoint (check its fingerprint first)."""
         model = cls(ckpt.config, embed=embed)
-        text = model.embed_items(item_texts)
+        text = model.embed_items(item_inputs(item_texts, model._traits(item_traits)))
         fp = ckpt.fingerprint
         encoder = model.build(fp.n_users, fp.n_items, text.shape[1])
         encoder.load_state_dict(ckpt.weights)

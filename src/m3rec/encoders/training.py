@@ -81,20 +81,19 @@ def info_nce(
     negatives: torch.Tensor,
     temperature: float,
 ) -> torch.Tensor:
-    """Return InfoNCE of each target against in-batch targets and the shared negatives."""
+    """Return InfoNCE of each target against the batch's other targets and the shared negatives.
+
+    Candidates are deduplicated, so an item that is this row's target is never also one of its
+    negatives, and the logits stay (batch, distinct candidates) however large the batch grows.
+    """
     b, n = notes.shape
-    wanted = torch.cat([notes.reshape(-1), targets, negatives])
+    candidates, label = torch.unique(torch.cat([targets, negatives]), return_inverse=True)
+    wanted = torch.cat([notes.reshape(-1), candidates])
     uniq, inverse = torch.unique(wanted, return_inverse=True)
     vecs = encoder.item_vectors(item_text[uniq], uniq)[inverse]
-    note_vecs = vecs[: b * n].view(b, n, -1)
-    motivations = encoder.pool(note_vecs, mask, users)
-    candidates = torch.cat([targets, negatives])
+    motivations = encoder.pool(vecs[: b * n].view(b, n, -1), mask, users)
     logits = encoder.similarity(motivations, vecs[b * n :]) / temperature
-    # Another row's target, or a negative, that equals this row's target is not a negative.
-    clash = candidates.unsqueeze(0) == targets.unsqueeze(1)
-    clash[torch.arange(b), torch.arange(b)] = False
-    logits = logits.masked_fill(clash, float("-inf"))
-    return nn.functional.cross_entropy(logits, torch.arange(b, device=logits.device))
+    return nn.functional.cross_entropy(logits, label[:b])
 
 
 @torch.no_grad()

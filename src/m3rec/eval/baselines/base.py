@@ -45,6 +45,7 @@ class TrainData:
     item_texts: list[str]
     valid: EvalCases | None = None
     dataset_name: str = ""
+    item_traits: list[str] | None = None  # the needs each item serves, as text (no LLM)
     _matrix: sparse.csr_matrix | None = field(default=None, repr=False)
 
     def user_item_matrix(self) -> sparse.csr_matrix:

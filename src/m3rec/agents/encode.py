@@ -1,0 +1,79 @@
+"""The graph's `encode` step: MOTE turns a user's history and motivations into a ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from m3rec.agents.mope import MotivationProfile
+from m3rec.data import Dataset, index_dataset
+
+if TYPE_CHECKING:  # torch loads only when a checkpoint does
+    from m3rec.encoders.recommender import MoteRecommender
+
+
+def profile_notes(profile: MotivationProfile) -> list[str]:
+    """Return a profile's motivations as notes, in the order MOTE reads them: oldest and
+    weakest first, so the freshest, strongest motivation comes last (as the store orders them).
+    """
+    ordered = sorted(
+        profile.motivations, key=lambda m: (str(m.last_seen or ""), m.strength, m.label)
+    )
+    return [f"{m.label}: {m.description}" for m in ordered]
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """One recommended item and its MOTE score (motivation-trait alignment, plus notes)."""
+
+    item_id: str
+    score: float
+
+
+class MoteScorer:
+    """A trained MOTE checkpoint bound to the catalogue it was trained on."""
+
+    def __init__(self, model: MoteRecommender, item_ids: list[str], user_ids: list[str]) -> None:
+        self.model, self.item_ids = model, item_ids
+        self.index = {item: i for i, item in enumerate(item_ids)}
+        self.users = {user: i for i, user in enumerate(user_ids)}
+
+    @classmethod
+    def load(cls, checkpoint: Path, dataset: Dataset) -> MoteScorer:
+        """Load CHECKPOINT; refuse it unless it was trained on DATASET (one-line error)."""
+        from m3rec.agents.traits import metadata_traits
+        from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
+        from m3rec.encoders.recommender import MoteRecommender
+
+        indexed = index_dataset(dataset)
+        expected = fingerprint(
+            indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts
+        )
+        ckpt = load_checkpoint(checkpoint, expected)
+
+        traits = [", ".join(metadata_traits(item)) for item in indexed.items]
+        model = MoteRecommender.from_checkpoint(ckpt, indexed.item_texts, item_traits=traits)
+        return cls(model, indexed.item_ids, indexed.user_ids)
+
+    def rank(
+        self, user_id: str, history: list[str], notes: list[str], top_k: int
+    ) -> list[ScoredItem]:
+        """Return the TOP_K best items for USER_ID with this HISTORY (item ids, oldest first)
+        and these motivation NOTES; items already in the history are never recommended."""
+        seen = np.array([self.index[i] for i in history if i in self.index], dtype=np.int64)
+        user = self.users.get(user_id, -1)
+        if user < 0 and self.model.cfg.user_ids:
+            from m3rec.encoders.errors import EncoderError
+
+            raise EncoderError(
+                f"user {user_id} is not in the checkpoint's training data, and the checkpoint "
+                "uses user-id embeddings; retrain with --set user_ids=false"
+            )
+        self.model.use_notes({user: notes} if notes else {})
+        scores = self.model.score(np.array([user]), [seen], None)[0]
+        scores[seen] = -np.inf
+        top = np.argsort(-scores, kind="stable")[: min(top_k, len(scores) - len(set(seen)))]
+        return [ScoredItem(self.item_ids[i], float(scores[i])) for i in top]
