@@ -655,10 +655,12 @@ def traits(
 
 def _register_commands() -> None:
     from m3rec.cli_evaluate import evaluate
+    from m3rec.cli_recommend import recommend
     from m3rec.cli_train import train
 
     app.command("evaluate")(reports_errors(evaluate))
     app.command("train")(reports_errors(train))
+    app.command("recommend")(reports_errors(recommend))
 
 
 _register_commands()

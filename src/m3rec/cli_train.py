@@ -44,7 +44,7 @@ def train(
     out: Annotated[Path, typer.Option(help="Checkpoint file to write.")] = Path("mote.pt"),
     seed: Annotated[int, typer.Option(help="Seed: two CPU runs with one seed are identical.")] = 0,
     dim: Annotated[int, typer.Option(min=2, help="Size of the motivation/trait space.")] = 64,
-    batch_size: Annotated[int, typer.Option(min=2, help="Training pairs per step.")] = 256,
+    batch_size: Annotated[int, typer.Option(min=2, help="Training pairs per step.")] = 1024,
     valid_users: Annotated[
         int, typer.Option(min=1, help="Validation users sampled for early stopping.")
     ] = 1000,

@@ -40,6 +40,7 @@ class MoteScorer:
         self.model, self.item_ids = model, item_ids
         self.index = {item: i for i, item in enumerate(item_ids)}
         self.users = {user: i for i, user in enumerate(user_ids)}
+        self.known: dict[int, np.ndarray] = {}  # each known user's items: never recommended
 
     @classmethod
     def load(cls, checkpoint: Path, dataset: Dataset) -> MoteScorer:
@@ -56,15 +57,19 @@ class MoteScorer:
 
         traits = [", ".join(metadata_traits(item)) for item in indexed.items]
         model = MoteRecommender.from_checkpoint(ckpt, indexed.item_texts, item_traits=traits)
-        return cls(model, indexed.item_ids, indexed.user_ids)
+        scorer = cls(model, indexed.item_ids, indexed.user_ids)
+        scorer.known = dict(enumerate(indexed.sequences))
+        return scorer
 
     def rank(
         self, user_id: str, history: list[str], notes: list[str], top_k: int
     ) -> list[ScoredItem]:
         """Return the TOP_K best items for USER_ID with this HISTORY (item ids, oldest first)
-        and these motivation NOTES; items already in the history are never recommended."""
-        seen = np.array([self.index[i] for i in history if i in self.index], dtype=np.int64)
+        and these motivation NOTES. Items in the history, or anywhere in a known user's data,
+        are never recommended."""
         user = self.users.get(user_id, -1)
+        read = np.array([self.index[i] for i in history if i in self.index], dtype=np.int64)
+        seen = np.union1d(read, self.known.get(user, read))
         if user < 0 and self.model.cfg.user_ids:
             from m3rec.encoders.errors import EncoderError
 
@@ -73,7 +78,7 @@ class MoteScorer:
                 "uses user-id embeddings; retrain with --set user_ids=false"
             )
         self.model.use_notes({user: notes} if notes else {})
-        scores = self.model.score(np.array([user]), [seen], None)[0]
+        scores = self.model.score(np.array([user]), [read], None)[0]
         scores[seen] = -np.inf
-        top = np.argsort(-scores, kind="stable")[: min(top_k, len(scores) - len(set(seen)))]
+        top = np.argsort(-scores, kind="stable")[: min(top_k, len(scores) - len(seen))]
         return [ScoredItem(self.item_ids[i], float(scores[i])) for i in top]

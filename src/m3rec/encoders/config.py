@@ -28,7 +28,7 @@ class MoteConfig(ModelConfig):
     )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
     epochs: int = Field(default=30, ge=1)
-    batch_size: int = Field(default=256, ge=2)
+    batch_size: int = Field(default=1024, ge=2)
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     temperature: float = Field(default=0.1, gt=0, description="InfoNCE softmax temperature")
