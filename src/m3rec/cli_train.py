@@ -100,7 +100,8 @@ def train(
         "valid_ndcg10": result.best_valid_ndcg10,
         "train_seconds": round(seconds, 3),
         "seconds_per_epoch": round(seconds / max(1, result.epochs_run), 3),
-        "notes": "history items' text (no LLM notes used)",
+        "epochs": result.history,
+        "notes": "history items' text and traits (no LLM notes used in training)",
         "config": model.cfg.model_dump(),
     }
     if as_json:
