@@ -28,7 +28,13 @@ def _settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def train(
-    data: Annotated[Path, typer.Option(help="Dataset folder (MovieLens, Amazon P5 or generic).")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset folder (MovieLens, Amazon P5 or generic); default: the bundled "
+            "MovieLens latest-small."
+        ),
+    ] = None,
     format: Annotated[
         str,
         typer.Option(
@@ -59,7 +65,7 @@ def train(
     """Train the MOTE encoder on a dataset's training split and save a checkpoint."""
     import pydantic
 
-    from m3rec.data import index_dataset, leave_one_out, load_dataset
+    from m3rec.data import bundled_catalogue_path, index_dataset, leave_one_out, load_dataset
     from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
     from m3rec.encoders.recommender import MoteRecommender
     from m3rec.encoders.training import check_device
@@ -75,7 +81,7 @@ def train(
         where = ".".join(str(x) for x in err["loc"])
         raise EncoderError(f"invalid MOTE setting {where}: {err['msg']}") from None
     err_console = Console(stderr=True)
-    dataset = load_dataset(data, format)
+    dataset = load_dataset(data or bundled_catalogue_path(), format)
     if dataset.load_report.total_skipped:
         err_console.print(f"[yellow]skipped rows:[/yellow]\n{dataset.load_report.summary()}")
     indexed = index_dataset(dataset)
