@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from m3rec.eval.baselines import REGISTRY
+from m3rec.eval.baselines import BASELINES
 from m3rec.eval.report import paired_across
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ ANCHORS = {
 
 
 def is_baseline(model: str) -> bool:
-    return bool(getattr(REGISTRY.get(model), "is_baseline", True))
+    return model in BASELINES
 
 
 def commands() -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -162,6 +162,49 @@ def anchor_table(runs: list[dict]) -> list[str]:
     return out
 
 
+def candidates(runs: list[dict], ds: str, prot: str, k: int) -> list[tuple[float, str, Path, dict]]:
+    """Return (NDCG@10, model, per-user file, result row) of the runs with per-user values."""
+    found = []
+    for r in runs:
+        # A rerun's per-user values stand in for a first run made before they existed.
+        f = RUNS / "out2" / r["ds"] / r["dir"].name / "per_user.npz"
+        if not f.exists():
+            f = r["dir"] / "per_user.npz"
+        if r["ds"] != ds or not f.exists():
+            continue
+        for x in r["doc"]["results"]:
+            if x["protocol"] == prot and x["cold_k"] == k:
+                found.append((x["metrics"]["NDCG@10"], x["model"], f, x))
+    return sorted(found, key=lambda c: -c[0])
+
+
+def versus_best(runs: list[dict], model: str) -> list[str]:
+    out = [
+        f"\n### {model} against the best baseline\n",
+        "| dataset | protocol | cold_k | best baseline | its NDCG@10 | its HR@10 "
+        f"| {model} NDCG@10 | {model} HR@10 | NDCG@10 change | seeds paired | Wilcoxon p |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for ds in DATASETS:
+        for prot in ("sampled", "full"):
+            for k in (0, 1, 2):
+                cands = candidates(runs, ds, prot, k)
+                ours = [c for c in cands if c[1] == model]
+                base = [c for c in cands if is_baseline(c[1])]
+                if not ours or not base:
+                    continue
+                (nd, _, f, x), (bnd, bname, bf, bx) = ours[0], base[0]
+                t = paired_across([f, bf], model, bname, prot, k)
+                p = "< 1e-300" if t["p_value"] == 0 else format(t["p_value"], ".2g")
+                out.append(
+                    f"| {ds} | {prot} | {k} | {bname} | {bnd:.4f} ± {bx['std']['NDCG@10']:.4f} "
+                    f"| {bx['metrics']['HR@10']:.4f} | {nd:.4f} ± {x['std']['NDCG@10']:.4f} "
+                    f"| {x['metrics']['HR@10']:.4f} | {100 * (nd / bnd - 1):+.1f}% "
+                    f"| {','.join(map(str, t['seeds']))} | {p} |"
+                )
+    return out
+
+
 def paired_table(runs: list[dict]) -> list[str]:
     out = [
         "\n### Paired tests against the best baseline (Wilcoxon signed-rank on per-user NDCG@10, "
@@ -174,22 +217,12 @@ def paired_table(runs: list[dict]) -> list[str]:
     for ds in DATASETS:
         for prot in ("sampled", "full"):
             for k in (0, 1, 2):
-                cands = []
-                for r in runs:
-                    # A rerun's per-user values stand in for a first run made before they existed.
-                    f = RUNS / "out2" / r["ds"] / r["dir"].name / "per_user.npz"
-                    if not f.exists():
-                        f = r["dir"] / "per_user.npz"
-                    if r["ds"] != ds or not f.exists():
-                        continue
-                    for x in r["doc"]["results"]:
-                        if x["protocol"] == prot and x["cold_k"] == k:
-                            cands.append((x["metrics"]["NDCG@10"], x["model"], f))
-                base = sorted((c for c in cands if is_baseline(c[1])), reverse=True)
+                cands = [c[:3] for c in candidates(runs, ds, prot, k)]
+                base = [c for c in cands if is_baseline(c[1])]
                 if not base:
                     continue
                 best = base[0]
-                for _, m, f in sorted((c for c in cands if c[1] != best[1]), reverse=True):
+                for _, m, f in (c for c in cands if c[1] != best[1]):
                     name = m if is_baseline(m) else f"**{m}**"
                     try:
                         t = paired_across([f, best[2]], m, best[1], prot, k)
@@ -252,6 +285,7 @@ def main() -> None:
     cmds = commands()
     lines = (
         results_tables(runs)
+        + versus_best(runs, "mote")
         + cost_table(runs, cmds)
         + anchor_table(runs)
         + paired_table(runs)
