@@ -118,7 +118,9 @@ def _show(dataset: Any, final: dict[str, Any], as_json: bool) -> None:
         console.print(f"[bold]User {final['user_id']}[/bold] ({final.get('profile_source')})")
         for m in profile.motivations:
             console.print(f"  - {m.label} ({m.strength:.2f}): {m.description}")
-    table = Table("#", "item", "title", "score")
+    table = Table("#", "item", "title", "genres / categories", "score")
     for rank, c in enumerate(ranked, 1):
-        table.add_row(str(rank), c.item_id, dataset.items[c.item_id].text()[:70], f"{c.score:.3f}")
+        item = dataset.items[c.item_id]
+        kind = item.fields.get("genres") or item.fields.get("categories", "")
+        table.add_row(str(rank), c.item_id, item.title, kind, f"{c.score:.3f}")
     console.print(table)
