@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,13 @@ def test_doctor_passes_against_a_real_openai_compatible_server(llama_server: Lla
     result = run("doctor", "--backend", "openai", "--base-url", llama_server.base_url, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["round_trip"]["backend"]["backend"] == "openai"
+
+
+@pytest.mark.parametrize("module", ["m3rec", "m3rec.cli"])
+def test_every_command_registers_when_run_as_a_module(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("profile", "evaluate", "train", "recommend"):
+        assert command in done.stdout

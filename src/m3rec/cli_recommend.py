@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from m3rec.cli import (
+from m3rec.cli_common import (
     ApiKeyOpt,
     BackendOpt,
     BaseUrlOpt,

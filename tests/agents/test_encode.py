@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from m3rec.eval.harness import EvalSettings, train_data
 from m3rec.graph import build_graph
 from m3rec.profiling import visible_history
 from m3rec.store import open_store
+from tests.conftest import free_port
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 
@@ -179,9 +179,3 @@ def test_cli_recommend_refuses_bad_input_in_one_line(dataset, checkpoint, tmp_pa
     user = longest_user(dataset)
     result = CliRunner().invoke(app, [*base, "--checkpoint", str(missing), "--user", user])
     assert result.exit_code == 1 and "no checkpoint at" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

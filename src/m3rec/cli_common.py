@@ -1,0 +1,145 @@
+"""What every m3rec command shares: option types, settings from flags, one-line errors, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from m3rec.errors import M3recError
+from m3rec.settings import Settings, load_settings
+
+console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="TOML config file (default: $M3REC_CONFIG or ~/.config/m3rec/config.toml)."
+    ),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="LLM backend: 'llamacpp' (local GGUF, default) or 'openai' "
+        "(any OpenAI-compatible server).",
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="llamacpp: a registry name or a .gguf path; openai: the server's model name.",
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1."),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="API key for the server (prefer M3REC_OPENAI__API_KEY or OPENAI_API_KEY).",
+        show_default=False,
+    ),
+]
+GpuLayersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--n-gpu-layers", help="llamacpp: layers to offload to the GPU (-1 = all, 0 = CPU only)."
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens to stderr.")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line to stderr and exit with code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def reports_errors(func: F) -> F:
+    """Turn domain errors into one line and exit code 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except M3recError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from_flags(
+    config: Path | None,
+    *,
+    backend: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    n_gpu_layers: int | None = None,
+) -> Settings:
+    """Load settings with the command-line flags on top; --model goes where the backend reads it."""
+    resolved_backend = backend or load_settings(config).llm.backend
+    llm: dict[str, Any] = {"backend": backend, "n_gpu_layers": n_gpu_layers}
+    server: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
+    if resolved_backend == "openai":
+        server["model"] = model
+    else:
+        llm["model"] = model
+    return load_settings(config, {"llm": llm, "openai": server})
+
+
+def print_json(data: Any) -> None:
+    """Print DATA as JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Dataset folder (MovieLens 1M/100K/latest-small, Amazon P5, or generic); "
+        "default: the bundled MovieLens latest-small.",
+    ),
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="auto, movielens-1m, movielens-100k, movielens-latest, amazon-p5 or generic.",
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Chroma folder for profiles, notes and traits (default: paths.chroma_dir)."
+    ),
+]
+
+
+def _load_data(data: Path | None, data_format: str) -> Any:
+    from m3rec.data import bundled_catalogue_path, load_dataset
+
+    return load_dataset(data or bundled_catalogue_path(), data_format)
