@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Self
 
 import numpy as np
@@ -122,11 +123,15 @@ def _normalised_adjacency(rows: np.ndarray, cols: np.ndarray, nu: int, ni: int) 
     src = np.concatenate([rows, cols + nu])
     dst = np.concatenate([cols + nu, rows])
     deg = np.bincount(src, minlength=nu + ni).astype(np.float64)
-    inv = np.where(deg > 0, deg**-0.5, 0.0)
+    inv = np.zeros_like(deg)
+    np.power(deg, -0.5, out=inv, where=deg > 0)  # nodes without edges keep 0, and no warning
     vals = (inv[src] * inv[dst]).astype(np.float32)
     coo = torch.sparse_coo_tensor(
         torch.as_tensor(np.stack([src, dst]), dtype=torch.long),
         torch.as_tensor(vals),
         (nu + ni, nu + ni),
+        check_invariants=False,  # built just above from valid indices
     ).coalesce()
-    return coo.to_sparse_csr()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        return coo.to_sparse_csr()
