@@ -19,15 +19,10 @@ from rich.progress import (
 from rich.table import Table
 
 from m3rec.cli_common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
     ConfigOpt,
     DataOpt,
     FormatOpt,
-    GpuLayersOpt,
     JsonOpt,
-    ModelOpt,
     StoreOpt,
     VerboseOpt,
     _load_data,
@@ -36,7 +31,7 @@ from m3rec.cli_common import (
     fail,
     print_json,
     reports_errors,
-    settings_from_flags,
+    with_llm_settings,
 )
 from m3rec.settings import Settings, load_settings
 
@@ -155,13 +150,10 @@ def _progress_bar(quiet: bool, *, in_bytes: bool = False) -> Progress:
 
 @app.command()
 @reports_errors
+@with_llm_settings
 def doctor(
-    config: ConfigOpt = None,
-    backend: BackendOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
+    *,
+    settings: Settings,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -169,14 +161,6 @@ def doctor(
     from m3rec.doctor import run_doctor
 
     _setup_logging(verbose)
-    settings = settings_from_flags(
-        config,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        n_gpu_layers=n_gpu_layers,
-    )
     report = run_doctor(settings)
     if as_json:
         print_json(report)
@@ -213,6 +197,7 @@ def _print_doctor(report: dict[str, Any]) -> None:
 
 @app.command()
 @reports_errors
+@with_llm_settings
 def demo(
     user: Annotated[
         str | None,
@@ -227,12 +212,8 @@ def demo(
         ),
     ] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed for picking the user.")] = 7,
-    config: ConfigOpt = None,
-    backend: BackendOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
+    *,
+    settings: Settings,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -240,14 +221,6 @@ def demo(
     from m3rec.demo import run_demo
 
     _setup_logging(verbose)
-    settings = settings_from_flags(
-        config,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        n_gpu_layers=n_gpu_layers,
-    )
     with (
         console.status("asking the LLM why this user watches what they watch...")
         if not as_json
@@ -317,6 +290,7 @@ def _print_demo(result: Any) -> None:
 
 @app.command()
 @reports_errors
+@with_llm_settings
 def profile(
     data: DataOpt = None,
     data_format: FormatOpt = "auto",
@@ -360,12 +334,8 @@ def profile(
         ),
     ] = 1,
     store: StoreOpt = None,
-    config: ConfigOpt = None,
-    backend: BackendOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
+    *,
+    settings: Settings,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -383,14 +353,6 @@ def profile(
     _setup_logging(verbose)
     if (users is None) == (user is None):
         fail("give either --users N|ID,ID... or --user ID")
-    settings = settings_from_flags(
-        config,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        n_gpu_layers=n_gpu_layers,
-    )
     dataset = _load_data(data, data_format)
     chosen = select_users(dataset, f"{user}," if user else users or "", seed)
     motivation_store = open_store(store or settings.paths.chroma_dir)
@@ -478,6 +440,7 @@ def _print_stored_profile(
 
 @app.command()
 @reports_errors
+@with_llm_settings
 def traits(
     data: DataOpt = None,
     data_format: FormatOpt = "auto",
@@ -492,11 +455,8 @@ def traits(
         ),
     ] = False,
     store: StoreOpt = None,
-    config: ConfigOpt = None,
-    backend: BackendOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    *,
+    settings: Settings,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -509,9 +469,6 @@ def traits(
     from m3rec.store import open_store
 
     _setup_logging(verbose)
-    settings = settings_from_flags(
-        config, backend=backend, model=model, base_url=base_url, api_key=api_key
-    )
     dataset = _load_data(data, data_format)
     counts = Counter(e.item_id for h in dataset.histories.values() for e in h)
     ranked = [dataset.items[i] for i, _ in counts.most_common(items)]

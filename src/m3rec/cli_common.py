@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -102,6 +104,40 @@ def settings_from_flags(
     else:
         llm["model"] = model
     return load_settings(config, {"llm": llm, "openai": server})
+
+
+LLM_FLAGS: dict[str, Any] = {
+    "config": ConfigOpt,
+    "backend": BackendOpt,
+    "model": ModelOpt,
+    "base_url": BaseUrlOpt,
+    "api_key": ApiKeyOpt,
+    "n_gpu_layers": GpuLayersOpt,
+}
+
+
+def with_llm_settings(func: F) -> F:
+    """Give a command the LLM flags (--config, --backend, --model, --base-url, --api-key,
+    --n-gpu-layers); it receives the `settings` they resolve to in their place."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "settings"
+    ]
+    flags = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in LLM_FLAGS.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name, None) for name in LLM_FLAGS}
+        config = given.pop("config")
+        return func(*args, settings=settings_from_flags(config, **given), **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 def print_json(data: Any) -> None:

@@ -11,25 +11,21 @@ import typer
 from rich.table import Table
 
 from m3rec.cli_common import (
-    ApiKeyOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    ConfigOpt,
     DataOpt,
     FormatOpt,
-    GpuLayersOpt,
     JsonOpt,
-    ModelOpt,
     StoreOpt,
     VerboseOpt,
     _load_data,
     _setup_logging,
     console,
     print_json,
-    settings_from_flags,
+    with_llm_settings,
 )
+from m3rec.settings import Settings
 
 
+@with_llm_settings
 def recommend(
     checkpoint: Annotated[
         Path, typer.Option("--checkpoint", help="A MOTE checkpoint from `m3rec train` on --data.")
@@ -45,12 +41,8 @@ def recommend(
     ] = 20,
     top: Annotated[int, typer.Option("--top", min=1, max=200, help="How many items to show.")] = 10,
     store: StoreOpt = None,
-    config: ConfigOpt = None,
-    backend: BackendOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    n_gpu_layers: GpuLayersOpt = None,
+    *,
+    settings: Settings,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -68,14 +60,6 @@ def recommend(
     from m3rec.store import open_store
 
     _setup_logging(verbose)
-    settings = settings_from_flags(
-        config,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        n_gpu_layers=n_gpu_layers,
-    )
     dataset = _load_data(data, data_format)
     history = recent_history(dataset, user, items)
     scorer = MoteScorer.load(checkpoint, dataset)
