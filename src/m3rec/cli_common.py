@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from m3rec.errors import M3recError
 from m3rec.settings import Settings, load_settings
@@ -138,6 +139,31 @@ def with_llm_settings(func: F) -> F:
 
     wrapper.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def split_setting(pair: str) -> tuple[str, Any] | None:
+    """Split a --set KEY=VALUE into the key and the value read as JSON (else as text);
+    None when there is no '=' or no key."""
+    key, sep, raw = pair.partition("=")
+    if not sep or not key.strip():
+        return None
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+def epoch_progress(console: Console, **options: Any) -> Progress:
+    """Return the progress bar that long fits show: description, bar, n/N, elapsed, last info."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        **options,
+    )
 
 
 def print_json(data: Any) -> None:

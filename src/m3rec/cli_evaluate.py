@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from m3rec.cli_common import epoch_progress, split_setting
 from m3rec.data import DataError, index_dataset, load_dataset
 from m3rec.eval.baselines import BASELINES, REGISTRY
 from m3rec.eval.harness import EvalSettings, run_evaluation
@@ -34,15 +34,11 @@ def _int_list(raw: str, what: str) -> tuple[int, ...]:
 def _overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        model, dot, param = key.partition(".")
-        if not sep or not dot or model not in REGISTRY:
+        setting = split_setting(pair)
+        model, dot, param = setting[0].partition(".") if setting else ("", "", "")
+        if setting is None or not dot or model not in REGISTRY:
             raise _fail(f"--set takes MODEL.PARAM=VALUE with a known model, got {pair!r}")
-        try:
-            parsed: Any = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out.setdefault(model, {})[param] = parsed
+        out.setdefault(model, {})[param] = setting[1]
     return out
 
 
@@ -145,15 +141,7 @@ class _progress:
     """Rich progress bars on stderr: one for the runs, one for the epochs of the current fit."""
 
     def __init__(self, console: Console) -> None:
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=console,
-            transient=False,
-        )
+        self.bar = epoch_progress(console, transient=False)
         self.runs: Any = None
         self.epochs: Any = None
 

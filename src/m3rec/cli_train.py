@@ -9,21 +9,17 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from m3rec.cli_common import epoch_progress, split_setting
 from m3rec.encoders.errors import EncoderError
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if (setting := split_setting(pair)) is None:
             raise EncoderError(f"--set takes PARAM=VALUE such as slots=2, got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
+        out[setting[0]] = setting[1]
     return out
 
 
@@ -125,15 +121,7 @@ class _EpochBar:
 
     def __init__(self, console: Console, epochs: int) -> None:
         self.console, self.epochs = console, epochs
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=console,
-            disable=not console.is_terminal,
-        )
+        self.bar = epoch_progress(console, disable=not console.is_terminal)
         self.task = self.bar.add_task("epochs", total=epochs, info="")
 
     def __enter__(self) -> Any:
