@@ -10,6 +10,7 @@ import numpy as np
 
 from m3rec.agents.mope import MotivationProfile
 from m3rec.data import Dataset, index_dataset
+from m3rec.store.chroma import note_document
 
 if TYPE_CHECKING:  # torch loads only when a checkpoint does
     from m3rec.encoders.recommender import MoteRecommender
@@ -19,10 +20,11 @@ def profile_notes(profile: MotivationProfile) -> list[str]:
     """Return a profile's motivations as notes, in the order MOTE reads them: oldest and
     weakest first, so the freshest, strongest motivation comes last (as the store orders them).
     """
-    ordered = sorted(
-        profile.motivations, key=lambda m: (str(m.last_seen or ""), m.strength, m.label)
-    )
-    return [f"{m.label}: {m.description}" for m in ordered]
+    notes = [
+        (str(m.last_seen or ""), m.strength, note_document(m.label, m.description))
+        for m in profile.motivations
+    ]
+    return [text for *_, text in sorted(notes)]
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class MoteScorer:
     @classmethod
     def load(cls, checkpoint: Path, dataset: Dataset) -> MoteScorer:
         """Load CHECKPOINT; refuse it unless it was trained on DATASET (one-line error)."""
-        from m3rec.agents.traits import metadata_traits
+        from m3rec.agents.traits import metadata_trait_texts
         from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
         from m3rec.encoders.recommender import MoteRecommender
 
@@ -55,7 +57,7 @@ class MoteScorer:
         )
         ckpt = load_checkpoint(checkpoint, expected)
 
-        traits = [", ".join(metadata_traits(item)) for item in indexed.items]
+        traits = metadata_trait_texts(indexed.items)
         model = MoteRecommender.from_checkpoint(ckpt, indexed.item_texts, item_traits=traits)
         scorer = cls(model, indexed.item_ids, indexed.user_ids)
         scorer.known = dict(enumerate(indexed.sequences))

@@ -100,6 +100,11 @@ def metadata_traits(item: Item) -> list[str]:
     return list(dict.fromkeys(traits))
 
 
+def metadata_trait_texts(items: list[Item]) -> list[str]:
+    """Return each item's metadata traits as one comma-separated text ("" when it has none)."""
+    return [", ".join(metadata_traits(item)) for item in items]
+
+
 def _split(text: str, sep: str) -> Iterable[str]:
     return (part.strip() for part in text.split(sep) if part.strip())
 

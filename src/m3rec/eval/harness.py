@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pydantic
 
-from m3rec.agents.traits import metadata_traits
+from m3rec.agents.traits import metadata_trait_texts
 from m3rec.data.splits import (
     IndexedDataset,
     Split,
@@ -241,7 +241,7 @@ def train_data(data: IndexedDataset, split: Split, settings: EvalSettings, seed:
             [split.valid_history[u] for u in valid_users],
             sampled_candidates(split, valid_users, seed, settings.n_negatives, stage="valid"),
         )
-    traits = [", ".join(metadata_traits(item)) for item in data.items] if data.items else None
+    traits = metadata_trait_texts(data.items) if data.items else None
     return TrainData(
         split.n_users, split.n_items, split.train, data.item_texts, valid, data.name, traits
     )

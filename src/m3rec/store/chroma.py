@@ -85,7 +85,7 @@ class MotivationStore:
         if motivations:
             self.notes.upsert(
                 ids=[f"{key}:{i}" for i in range(len(motivations))],
-                documents=[f"{m['label']}: {m['description']}" for m in motivations],
+                documents=[note_document(m["label"], m["description"]) for m in motivations],
                 metadatas=[
                     {
                         "user_id": user_id,
@@ -155,6 +155,11 @@ class MotivationStore:
                 for _, item_id, traits in records
             ],
         )
+
+
+def note_document(label: str, description: str) -> str:
+    """Return the text a motivation is stored, searched and encoded as."""
+    return f"{label}: {description}"
 
 
 def _scalars(meta: dict[str, Any]) -> dict[str, Any]:
