@@ -19,6 +19,7 @@ from m3rec.agents.mope import (
     store_profile,
 )
 from m3rec.data import Dataset
+from m3rec.data.splits import MIN_EVAL_LENGTH
 from m3rec.errors import (
     ConfigError,
     EmptyHistoryError,
@@ -32,8 +33,6 @@ from m3rec.settings import Settings
 from m3rec.store import MotivationStore
 
 logger = logging.getLogger(__name__)
-
-MIN_EVAL_LENGTH = 3  # a user needs train, validation and test items to be evaluated
 
 
 @dataclass
