@@ -14,7 +14,7 @@ run() {  # name dataset users cold_k
     local name=$1 dataset=$2 users=$3 cold_k=$4
     [[ -s "$out/$name.json" ]] && return 0
     /usr/bin/time -v .venv/bin/m3rec profile --data "$data/$dataset" --users "$users" --seed 0 \
-        --cold-k "$cold_k" --store "$store" --json > "$out/$name.json.tmp" 2> "$out/$name.time" || true
+        --stage test --cold-k "$cold_k" --store "$store" --json > "$out/$name.json.tmp" 2> "$out/$name.time" || true
     mv "$out/$name.json.tmp" "$out/$name.json"
 }
 users_k2=${USERS_K2:-100} users_k1=${USERS_K1:-30} users_full=${USERS_FULL:-10}

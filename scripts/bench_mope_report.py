@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from m3rec.settings import StoreSettings
 from m3rec.store import open_store
 
 
@@ -28,12 +29,13 @@ def peak_rss_mb(folder: Path) -> str:
 
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/bench-mope")
-    store = open_store(folder / "store")
+    store = open_store(StoreSettings(path=folder / "store"))
     groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
-    for meta in store.profiles.get(include=["metadatas"])["metadatas"]:
+    for profile in store.list_profiles():
+        meta = profile.meta
         groups[(str(meta["dataset"]), int(meta["cold_k"]))].append(dict(meta))
     failures: dict[tuple[str, int], int] = defaultdict(int)
-    for meta in store.failures.get(include=["metadatas"])["metadatas"]:
+    for meta in store.list_failures():
         failures[(str(meta.get("dataset")), int(meta.get("cold_k", -1)))] += 1
     print(
         "| dataset | cold_k | users | first-try valid | valid after repair | valid evidence ids "

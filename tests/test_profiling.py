@@ -13,11 +13,12 @@ from typer.testing import CliRunner
 
 from m3rec.cli import app
 from m3rec.data import bundled_catalogue_path, load_dataset
+from m3rec.data.histories import HistoryRule
 from m3rec.errors import ConfigError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, Completion
 from m3rec.llm.replay import ReplayBackend
-from m3rec.profiling import run_profiles, select_users, visible_history
-from m3rec.store import open_store
+from m3rec.profiling import run_profiles, select_users
+from m3rec.store import memory_store
 from tests.llm.wire import ChatReplayServer
 from tests.replies import raw
 
@@ -42,16 +43,6 @@ class DiesAfter(ReplayBackend):
         return super().complete(messages, **kwargs)  # type: ignore[arg-type]
 
 
-def test_visible_history_hides_the_test_item_and_cuts_cold_users(catalogue) -> None:  # type: ignore[no-untyped-def]
-    events = catalogue.histories["12"]
-    full = visible_history(catalogue, "12", 0)
-    assert [h.item_id for h in full] == [e.item_id for e in events[:-1]]
-    cold = visible_history(catalogue, "12", 2)
-    assert [h.item_id for h in cold] == [e.item_id for e in events[-3:-1]]
-    valid = visible_history(catalogue, "12", 2, stage="valid")
-    assert [h.item_id for h in valid] == [e.item_id for e in events[-4:-2]]
-
-
 def test_select_users_by_count_or_ids(catalogue) -> None:  # type: ignore[no-untyped-def]
     assert select_users(catalogue, "5", seed=1) == select_users(catalogue, "5", seed=1)
     assert select_users(catalogue, "5", seed=1) != select_users(catalogue, "5", seed=2)
@@ -61,15 +52,27 @@ def test_select_users_by_count_or_ids(catalogue) -> None:  # type: ignore[no-unt
 
 
 def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(None)
+    store = memory_store()
     users = ["12", "398", "100"]
     reply = raw("qwen15_constrained")
     dying = DiesAfter([reply] * 3, alive_calls=1)
     with pytest.raises(LLMUnavailableError):
-        run_profiles(catalogue, users, llm=lambda: dying, store=store, model_id="m", cold_k=2)
+        run_profiles(
+            catalogue,
+            users,
+            llm=lambda: dying,
+            store=store,
+            model_id="m",
+            rule=HistoryRule("test", 2),
+        )
     healthy = ReplayBackend([reply] * 3)
     summary = run_profiles(
-        catalogue, users, llm=lambda: healthy, store=store, model_id="m", cold_k=2
+        catalogue,
+        users,
+        llm=lambda: healthy,
+        store=store,
+        model_id="m",
+        rule=HistoryRule("test", 2),
     )
     assert (summary.cache_hits, summary.profiles, summary.failed) == (1, 2, 0)
     assert len(healthy.requests) == 2  # the first user's profile was not computed twice
@@ -79,13 +82,13 @@ def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:
         llm=lambda: pytest.fail("no LLM needed"),
         store=store,
         model_id="m",
-        cold_k=2,
+        rule=HistoryRule("test", 2),
     )
     assert (again.cache_hits, again.profiles, again.llm_calls) == (3, 0, 0)
 
 
 def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(None)
+    store = memory_store()
     wrong = raw("qwen15_traits")
     summary = run_profiles(
         catalogue,
@@ -93,7 +96,7 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
         llm=lambda: ReplayBackend([wrong, wrong, raw("qwen15_constrained")]),
         store=store,
         model_id="m",
-        cold_k=1,
+        rule=HistoryRule("test", 1),
     )
     assert (summary.profiles, summary.failed) == (1, 1)
     failed_user = summary.failures[0]["user_id"]
@@ -104,20 +107,30 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
         llm=lambda: ReplayBackend([raw("qwen15_constrained")]),
         store=store,
         model_id="m",
-        cold_k=1,
+        rule=HistoryRule("test", 1),
     )
     assert (retry.cache_hits, retry.profiles, retry.failed) == (1, 1, 0)
     assert failed_user in {"12", "398"}
 
 
 def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(None)
+    store = memory_store()
     reply = raw("qwen15_constrained")
     run_profiles(
-        catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store, model_id="a", cold_k=2
+        catalogue,
+        ["12"],
+        llm=lambda: ReplayBackend([reply]),
+        store=store,
+        model_id="a",
+        rule=HistoryRule("test", 2),
     )
     other = run_profiles(
-        catalogue, ["12"], llm=lambda: ReplayBackend([reply]), store=store, model_id="b", cold_k=2
+        catalogue,
+        ["12"],
+        llm=lambda: ReplayBackend([reply]),
+        store=store,
+        model_id="b",
+        rule=HistoryRule("test", 2),
     )
     assert (other.cache_hits, other.profiles) == (0, 1)
 

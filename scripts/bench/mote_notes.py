@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from m3rec.agents.notes import notes_by_user_index
 from m3rec.data import index_dataset, leave_one_out, load_dataset
-from m3rec.encoders.notes import notes_from_store
 from m3rec.encoders.recommender import MoteRecommender
-from m3rec.eval.harness import EvalSettings, rank_users, train_data
-from m3rec.eval.metrics import metrics_from_ranks, paired_test, target_ranks
-from m3rec.eval.protocols import sampled_candidates
+from m3rec.eval.harness import EvalSettings, rank_users
+from m3rec.ranking.candidates import sampled_candidates
+from m3rec.ranking.metrics import metrics_from_ranks, paired_test, target_ranks
+from m3rec.ranking.training_data import train_data
+from m3rec.settings import StoreSettings
 from m3rec.store import open_store
 
 GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -54,9 +56,9 @@ def main() -> None:
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.settings)}
     data = index_dataset(load_dataset(args.data))
-    store = open_store(args.store)
-    test_notes = notes_from_store(store, data.name, data.user_ids, args.cold_k, "test")
-    valid_notes = notes_from_store(store, data.name, data.user_ids, args.cold_k, "valid")
+    store = open_store(StoreSettings(path=args.store))
+    test_notes = notes_by_user_index(store, data.name, data.user_ids, args.cold_k, "test")
+    valid_notes = notes_by_user_index(store, data.name, data.user_ids, args.cold_k, "valid")
     cold = np.array(sorted(test_notes), dtype=np.int64)
     tune = np.array(sorted(set(valid_notes) - set(test_notes)), dtype=np.int64)
     print(
@@ -70,7 +72,15 @@ def main() -> None:
     base_all, notes_all = [], []
     for seed in range(args.seeds):
         started = time.perf_counter()
-        model = MoteRecommender(seed=seed, **overrides).fit(train_data(data, split, settings, seed))
+        model = MoteRecommender(seed=seed, **overrides).fit(
+            train_data(
+                data,
+                split,
+                seed,
+                valid_users=settings.valid_users,
+                n_negatives=settings.n_negatives,
+            )
+        )
         fit_s = time.perf_counter() - started
         model.use_notes({**valid_notes, **test_notes})
         curve = {w: float(valid_ndcg(model, split, tune, tune_hists, seed, w).mean()) for w in GRID}

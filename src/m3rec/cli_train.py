@@ -65,7 +65,7 @@ def train(
     from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
     from m3rec.encoders.recommender import MoteRecommender
     from m3rec.encoders.training import check_device
-    from m3rec.eval.harness import EvalSettings, train_data
+    from m3rec.ranking.training_data import train_data
 
     check_device(device)
 
@@ -82,7 +82,7 @@ def train(
         err_console.print(f"[yellow]skipped rows:[/yellow]\n{dataset.load_report.summary()}")
     indexed = index_dataset(dataset)
     split = leave_one_out(indexed)
-    tdata = train_data(indexed, split, EvalSettings(models=(), valid_users=valid_users), seed)
+    tdata = train_data(indexed, split, seed, valid_users=valid_users)
     started = time.perf_counter()
     with _EpochBar(err_console, epochs) as on_epoch:
         model.fit(tdata, on_epoch)

@@ -5,41 +5,25 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from m3rec.agents.mope import HistoryEntry, MotivationProfile, extract_profile
+from m3rec.agents.profiles import ProfileResult, profile_user
 from m3rec.data import Dataset, bundled_catalogue_path, load_dataset
+from m3rec.data.histories import HistoryRule
 from m3rec.errors import ConfigError
-from m3rec.llm.base import Usage
-from m3rec.llm.factory import build_backend
+from m3rec.llm.factory import LazyBackend, build_backend, model_identity
+from m3rec.schemas import HistoryEntry
 from m3rec.settings import Settings
+from m3rec.store import open_store
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo shows: the history read, the profile written, and its cost."""
+    """What the demo shows: the history read, the profile (stored or written now), its cost."""
 
     dataset: str
     history: list[HistoryEntry]
     titles: dict[str, str]
-    profile: MotivationProfile
-    usage: Usage
-    repaired: bool
+    result: ProfileResult
     backend: dict[str, object]
-
-
-def recent_history(dataset: Dataset, user_id: str, n_items: int) -> list[HistoryEntry]:
-    """Return USER_ID's N_ITEMS most recent interactions as MOPE reads them, oldest first."""
-    if user_id not in dataset.histories:
-        raise ConfigError(f"user '{user_id}' is not in {dataset.name}: pick another with --user")
-    events = dataset.histories[user_id][-n_items:]
-    return [
-        HistoryEntry(
-            item_id=event.item_id,
-            text=dataset.items[event.item_id].text(),
-            rating=event.rating,
-            timestamp=event.timestamp,
-        )
-        for event in events
-    ]
 
 
 def pick_user(dataset: Dataset, n_items: int, seed: int) -> str:
@@ -51,24 +35,30 @@ def pick_user(dataset: Dataset, n_items: int, seed: int) -> str:
 
 
 def run_demo(settings: Settings, *, user_id: str | None, n_items: int, seed: int) -> DemoResult:
-    """Load the bundled catalogue, take one user's recent history and ask the LLM why they act."""
+    """Load the bundled catalogue, take one user's recent history (the product rule) and read
+    why they act: from the store when this history was profiled before, else by the LLM."""
     dataset = load_dataset(bundled_catalogue_path())
     user = user_id or pick_user(dataset, n_items, seed)
-    history = recent_history(dataset, user, n_items)
-    backend = build_backend(settings)
+    rule = HistoryRule(n_items=n_items)
+    history = rule.history(dataset, user)
+    backend = LazyBackend(lambda: build_backend(settings))
     try:
-        model_name = str(backend.describe().get("model"))
-        outcome = extract_profile(backend, user, history, model_name=model_name)
-        described = backend.describe()
+        result = profile_user(
+            open_store(settings.store),
+            backend,
+            user,
+            history,
+            model_id=model_identity(settings),
+            context=rule.context(dataset.name),
+        )
+        described = backend().describe() if result.source == "llm" else _configured(settings)
     finally:
         backend.close()
     titles = {entry.item_id: dataset.items[entry.item_id].title for entry in history}
-    return DemoResult(
-        dataset=dataset.name,
-        history=history,
-        titles=titles,
-        profile=outcome.profile,
-        usage=outcome.usage,
-        repaired=not outcome.first_try_valid,
-        backend=described,
-    )
+    return DemoResult(dataset.name, history, titles, result, described)
+
+
+def _configured(settings: Settings) -> dict[str, object]:
+    if settings.llm.backend == "openai":
+        return {"backend": "openai", "model": settings.openai.model}
+    return {"backend": "llamacpp", "model": settings.llm.model}

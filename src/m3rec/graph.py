@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from langgraph.graph import END, START, StateGraph
 
-from m3rec.agents.nodes import Deps, encode, extract_motivations
-from m3rec.state import RecState
+from m3rec.agents.nodes import Deps, encode, extract_motivations, route_after_profile
+from m3rec.state import RecInput, RecState
 
 
-def build_graph(deps: Deps) -> StateGraph[RecState]:
-    """Return the uncompiled graph; callers compile it with their checkpointer.
+def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
+    """Return the uncompiled graph; callers compile it with their checkpointer and invoke it
+    with `context=Deps(...)`.
 
-    START -> extract_motivations (MOPE) -> encode (MOTE, when `deps.scorer` is set) -> END.
+    START -> extract_motivations (MOPE) -> [route_after_profile] -> encode (MOTE) -> END,
+    or straight to END when no scorer is given.
     """
-
-    async def extract_motivations_node(state: RecState) -> dict[str, Any]:
-        return await extract_motivations(state, deps=deps)
-
-    async def encode_node(state: RecState) -> dict[str, Any]:
-        return await encode(state, deps=deps)
-
-    builder = StateGraph(RecState)
-    builder.add_node("extract_motivations", extract_motivations_node)
+    builder = StateGraph(RecState, context_schema=Deps, input_schema=RecInput)
+    builder.add_node("extract_motivations", extract_motivations)
+    builder.add_node("encode", encode)
     builder.add_edge(START, "extract_motivations")
-    last = "extract_motivations"
-    if deps.scorer is not None:
-        builder.add_node("encode", encode_node)
-        builder.add_edge(last, "encode")
-        last = "encode"
-    builder.add_edge(last, END)
+    builder.add_conditional_edges("extract_motivations", route_after_profile, ["encode", END])
+    builder.add_edge("encode", END)
     return builder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,8 +80,21 @@ class PathSettings(_Section):
     """Where m3rec keeps models, caches and stores."""
 
     model_dir: Path = Field(default_factory=lambda: _cache_home() / "models")
-    cache_dir: Path = Field(default_factory=_cache_home)
-    chroma_dir: Path = Field(default_factory=lambda: _data_home() / "chroma")
+    cache_dir: Path = Field(
+        default_factory=_cache_home, description="embedding cache (under embeddings/)"
+    )
+
+
+StoreKind = Literal["embedded", "memory"]
+
+
+class StoreSettings(_Section):
+    """Where motivation profiles, notes and item traits are kept (Chroma)."""
+
+    kind: StoreKind = Field(
+        "embedded", description="embedded: a Chroma folder at `path`; memory: gone at exit"
+    )
+    path: Path = Field(default_factory=lambda: _data_home() / "chroma")
 
 
 class Settings(BaseSettings):
@@ -96,6 +110,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     paths: PathSettings = Field(default_factory=PathSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -118,18 +133,28 @@ class Settings(BaseSettings):
         return os.environ.get("OPENAI_API_KEY") or None
 
 
-def load_settings(config: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Build settings from defaults, the config file, the environment and flag overrides."""
+def load_settings(
+    config: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    flags: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build settings from defaults, the config file, the environment and flag overrides.
+
+    FLAGS maps a dotted setting (`llm.backend`) to the flag that set it in OVERRIDES
+    (`--backend`), so an invalid value is reported with the name the user typed.
+    """
     path = config if config is not None else default_config_path()
     if config is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist: create it or drop --config")
     if path.is_file():
         _check_toml(path)
     token = _config_file.set(path if path.is_file() else None)
+    given = _drop_none(overrides or {})
     try:
-        return Settings(**_drop_none(overrides or {}))
+        return Settings(**given)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, path)) from None
+        raise ConfigError(_describe_validation_error(exc, path, given, flags or {})) from None
     finally:
         _config_file.reset(token)
 
@@ -158,13 +183,24 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _describe_validation_error(exc: ValidationError, path: Path) -> str:
+def _describe_validation_error(
+    exc: ValidationError, path: Path, given: dict[str, Any], flags: Mapping[str, str]
+) -> str:
     first = exc.errors()[0]
     loc = ".".join(str(part) for part in first["loc"])
+    flag = flags.get(loc)
+    if flag is not None and _has(given, first["loc"]):
+        return f"invalid {flag} {first['input']!r}: {first['msg']}"
     env_name = "M3REC_" + "__".join(str(part).upper() for part in first["loc"])
+    where = f"{env_name} or the config file {path}" if path.is_file() else env_name
     if first["type"] == "extra_forbidden":
-        return f"unknown setting '{loc}' (config file {path} or {env_name}): remove or correct it"
-    return (
-        f"invalid setting {loc}: {first['msg']} "
-        f"(check --flags, {env_name} and the config file {path})"
-    )
+        return f"unknown setting '{loc}' ({where}): remove or correct it"
+    return f"invalid setting {loc}: {first['msg']} (check {where})"
+
+
+def _has(values: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    for part in loc:
+        if not isinstance(values, dict) or part not in values:
+            return False
+        values = values[part]
+    return True

@@ -11,17 +11,20 @@ import torch
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
-from m3rec.agents.encode import MoteScorer, profile_notes
-from m3rec.agents.mope import MotivationProfile, current_prompt_id, profile_key
+from m3rec.agents.encode import MoteScorer
+from m3rec.agents.mope import current_prompt_id, profile_key
+from m3rec.agents.notes import motivation_notes, profile_notes
 from m3rec.agents.nodes import Deps
 from m3rec.cli import app
 from m3rec.data import index_dataset, leave_one_out, load_dataset
 from m3rec.encoders.checkpoint import CheckpointError, fingerprint, save_checkpoint
 from m3rec.encoders.recommender import MoteRecommender
-from m3rec.eval.harness import EvalSettings, train_data
 from m3rec.graph import build_graph
-from m3rec.profiling import visible_history
-from m3rec.store import open_store
+from m3rec.data.histories import evaluation_history
+from m3rec.llm.factory import LazyBackend
+from m3rec.schemas import MotivationProfile
+from m3rec.ranking.training_data import train_data
+from m3rec.store import memory_store
 from tests.conftest import free_port
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
@@ -36,7 +39,7 @@ def dataset():
 def checkpoint(dataset, tmp_path_factory):
     torch.set_num_threads(1)
     indexed = index_dataset(dataset)
-    data = train_data(indexed, leave_one_out(indexed), EvalSettings(models=()), 0)
+    data = train_data(indexed, leave_one_out(indexed), 0)
     model = MoteRecommender(dim=16, epochs=3, batch_size=32, threads=1, notes_weight=0.5)
     model.fit(data)
     fp = fingerprint(indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts)
@@ -71,19 +74,21 @@ def motivation_profile(user: str, label: str, description: str) -> MotivationPro
 
 
 def run_graph(dataset, scorer, profile: MotivationProfile | None, user: str):
-    history = visible_history(dataset, user, 0)
-    store = open_store(None)
+    history = evaluation_history(dataset, user)
+    store = memory_store()
     if profile is not None:
         key = profile_key(user, history, current_prompt_id(), "test")
-        store.put_profile(key, user, profile.model_dump(mode="json"), profile.summary, {})
+        data = profile.model_dump(mode="json")
+        store.put_profile(key, user, data, profile.summary, motivation_notes(profile), {})
 
     def no_llm():
         raise AssertionError("the profile is in the store; no LLM may be built")
 
-    deps = Deps(store=store, model_id="test", llm_factory=no_llm, scorer=scorer, top_k=10)
-    graph = build_graph(deps).compile(checkpointer=InMemorySaver())
+    deps = Deps(store=store, model_id="test", llm=LazyBackend(no_llm), scorer=scorer, top_k=10)
+    graph = build_graph().compile(checkpointer=InMemorySaver())
     state = {"user_id": user, "history": history}
-    return asyncio.run(graph.ainvoke(state, {"configurable": {"thread_id": user}})), history
+    config = {"configurable": {"thread_id": user}}
+    return asyncio.run(graph.ainvoke(state, config, context=deps)), history
 
 
 def test_encode_ranks_unseen_items_after_the_profile(dataset, checkpoint) -> None:
@@ -103,7 +108,7 @@ def test_encode_ranks_unseen_items_after_the_profile(dataset, checkpoint) -> Non
 def test_notes_move_the_ranking_towards_the_motivation(dataset, checkpoint) -> None:
     scorer = MoteScorer.load(checkpoint, dataset)
     user = longest_user(dataset)
-    history = [h.item_id for h in visible_history(dataset, user, 0)]
+    history = [h.item_id for h in evaluation_history(dataset, user)]
     plain = scorer.rank(user, history, [], top_k=50)
     kids = profile_notes(
         motivation_profile(user, "family time", "wants animated children's films to share")

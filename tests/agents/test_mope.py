@@ -1,10 +1,8 @@
-"""MOPE's history rendering, evidence checks, windows, keys, and the graph node."""
+"""MOPE's history rendering, evidence checks, windows and keys."""
 
-import asyncio
 from datetime import date
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 
 from m3rec import prompts
 from m3rec.agents.mope import (
@@ -21,13 +19,9 @@ from m3rec.agents.mope import (
     profile_key,
     split_windows,
 )
-from m3rec.agents.nodes import Deps
 from m3rec.data import bundled_catalogue_path, load_dataset
-from m3rec.demo import recent_history
-from m3rec.graph import build_graph
+from m3rec.data.histories import product_history
 from m3rec.llm.replay import ReplayBackend
-from m3rec.profiling import visible_history
-from m3rec.store import open_store
 from tests.replies import raw, recorded
 
 
@@ -129,7 +123,7 @@ def test_profile_key_changes_with_history_prompt_and_model() -> None:
 
 def test_extract_profile_on_a_recorded_reply(catalogue) -> None:  # type: ignore[no-untyped-def]
     case = recorded()["qwen15_constrained"]
-    history = recent_history(catalogue, case["user_id"], 8)
+    history = product_history(catalogue, case["user_id"], 8)
     assert [h.item_id for h in history] == case["history_ids"]
     outcome = extract_profile(
         ReplayBackend([case["raw"]]), case["user_id"], history, model_name="qwen"
@@ -139,33 +133,3 @@ def test_extract_profile_on_a_recorded_reply(catalogue) -> None:  # type: ignore
     assert profile.prompt_id == "mope/v1"
     assert all(set(m.evidence) <= set(case["history_ids"]) for m in profile.motivations)
     assert profile.motivations[0].last_seen is not None
-
-
-def test_graph_node_uses_the_store_first(catalogue) -> None:  # type: ignore[no-untyped-def]
-    case = recorded()["qwen15_constrained"]
-    history = visible_history(catalogue, case["user_id"], 0)[-8:]
-    replay = ReplayBackend([case["raw"]])
-    deps = Deps(store=open_store(None), model_id="replay:qwen", llm_factory=lambda: replay)
-    graph = build_graph(deps).compile(checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "t1"}}
-    state = {"user_id": case["user_id"], "history": history}
-    first = asyncio.run(graph.ainvoke(state, config))
-    assert first["profile_source"] == "llm" and first["steps"] == ["extract_motivations"]
-    second = asyncio.run(graph.ainvoke(state, {"configurable": {"thread_id": "t2"}}))
-    assert second["profile_source"] == "store"
-    assert second["profile"] == first["profile"]
-    assert len(replay.requests) == 1
-
-
-def test_graph_node_records_an_llm_failure_in_state(catalogue) -> None:  # type: ignore[no-untyped-def]
-    wrong = raw("qwen15_traits")
-    deps = Deps(
-        store=open_store(None), model_id="replay", llm_factory=lambda: ReplayBackend([wrong, wrong])
-    )
-    graph = build_graph(deps).compile(checkpointer=InMemorySaver())
-    history = visible_history(catalogue, "12", 2)
-    final = asyncio.run(
-        graph.ainvoke({"user_id": "12", "history": history}, {"configurable": {"thread_id": "x"}})
-    )
-    assert final["profile"] is None
-    assert "ProfileDraft schema" in final["errors"][0]

@@ -5,11 +5,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from m3rec.agents.traits import distil_traits, llm_traits, metadata_traits
+from m3rec.agents.traits import distil_traits, llm_traits
 from m3rec.cli import app
 from m3rec.data import Item, bundled_catalogue_path, load_dataset
+from m3rec.data.traits import metadata_traits
 from m3rec.llm.replay import ReplayBackend
-from m3rec.store import open_store
+from m3rec.settings import StoreSettings
+from m3rec.store import memory_store, open_store
 from tests.replies import raw, recorded
 
 
@@ -38,7 +40,7 @@ def test_llm_traits_keep_only_the_batch_items() -> None:
 
 
 def test_distil_traits_caches_by_item_text_and_source() -> None:
-    store = open_store(None)
+    store = memory_store()
     catalogue = load_dataset(bundled_catalogue_path())
     items = [catalogue.items[i] for i in ("1", "2", "3")]
     first = distil_traits(items, store)
@@ -57,4 +59,4 @@ def test_traits_command_stores_metadata_traits(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["items"] == 20
-    assert open_store(tmp_path / "s").traits.count() == 20
+    assert open_store(StoreSettings(path=tmp_path / "s")).count("traits") == 20

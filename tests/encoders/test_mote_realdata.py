@@ -9,8 +9,9 @@ import torch
 from m3rec.data import Dataset, index_dataset, leave_one_out, load_dataset
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.eval.baselines import build_model
-from m3rec.eval.harness import EvalSettings, train_data
-from m3rec.eval.metrics import metrics_from_ranks, target_ranks
+from m3rec.eval.harness import EvalSettings
+from m3rec.ranking.training_data import train_data
+from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
 from tests.encoders.helpers import SHARED
 
 pytestmark = pytest.mark.realdata
@@ -37,7 +38,13 @@ def valid_hr10(model, cases) -> float:
 def test_a_few_epochs_beat_random_and_popularity(ml100k_slice):
     torch.set_num_threads(1)
     settings = EvalSettings(models=("pop",), valid_users=400)
-    tdata = train_data(ml100k_slice, leave_one_out(ml100k_slice), settings, 0)
+    tdata = train_data(
+        ml100k_slice,
+        leave_one_out(ml100k_slice),
+        0,
+        valid_users=settings.valid_users,
+        n_negatives=settings.n_negatives,
+    )
     assert tdata.valid is not None and len(tdata.valid.users) == 400
     mote = MoteRecommender(epochs=4, dim=32, threads=1, patience=4).fit(tdata)
     pop = build_model("pop").fit(tdata)

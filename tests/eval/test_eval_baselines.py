@@ -11,9 +11,10 @@ import pytest
 
 from m3rec.data import leave_one_out
 from m3rec.eval.baselines import BASELINES, build_model
-from m3rec.eval.harness import EvalSettings, rank_users, train_data
-from m3rec.eval.metrics import metrics_from_ranks
-from m3rec.eval.protocols import sampled_candidates
+from m3rec.eval.harness import EvalSettings, rank_users
+from m3rec.ranking.training_data import train_data
+from m3rec.ranking.metrics import metrics_from_ranks
+from m3rec.ranking.candidates import sampled_candidates
 
 
 def bag_of_words(texts: list[str]) -> np.ndarray:
@@ -44,7 +45,11 @@ def split(topics):
 @pytest.fixture(scope="class")
 def fitted(request, topics, split):
     cls = request.cls
-    return make(cls.name, **cls.overrides).fit(train_data(topics, split, SETTINGS, 0))
+    return make(cls.name, **cls.overrides).fit(
+        train_data(
+            topics, split, 0, valid_users=SETTINGS.valid_users, n_negatives=SETTINGS.n_negatives
+        )
+    )
 
 
 class RecommenderContract:
@@ -82,7 +87,15 @@ class RecommenderContract:
         hists = [split.test_history[u] for u in users]
         scores = [
             make(self.name, seed=seed, **short)
-            .fit(train_data(topics, split, SETTINGS, 0))
+            .fit(
+                train_data(
+                    topics,
+                    split,
+                    0,
+                    valid_users=SETTINGS.valid_users,
+                    n_negatives=SETTINGS.n_negatives,
+                )
+            )
             .score(users, hists, None)
             for seed in (5, 5, 6)
         ]
@@ -119,7 +132,11 @@ class TestItemKNN(RecommenderContract):
         assert nnz_per_row.max() <= fitted.config.neighbours
 
     def test_pruning_to_one_neighbour(self, topics, split):
-        model = make("itemknn", neighbours=1).fit(train_data(topics, split, SETTINGS, 0))
+        model = make("itemknn", neighbours=1).fit(
+            train_data(
+                topics, split, 0, valid_users=SETTINGS.valid_users, n_negatives=SETTINGS.n_negatives
+            )
+        )
         assert np.diff(model.sim.indptr).max() == 1
 
 
@@ -162,7 +179,11 @@ class TestSASRec(RecommenderContract):
         torch.manual_seed(123)
         expected = torch.rand(3)
         torch.manual_seed(123)
-        make("sasrec", epochs=1, dim=8, threads=1).fit(train_data(topics, split, SETTINGS, 0))
+        make("sasrec", epochs=1, dim=8, threads=1).fit(
+            train_data(
+                topics, split, 0, valid_users=SETTINGS.valid_users, n_negatives=SETTINGS.n_negatives
+            )
+        )
         assert torch.equal(torch.rand(3), expected)
 
 
@@ -194,7 +215,9 @@ def test_textsim_with_the_real_sentence_encoder(tmp_path, topics):
 
     split = leave_one_out(topics)
     model = TextSim(embed=lambda t: embed_texts(t, cache_dir=tmp_path)).fit(
-        train_data(topics, split, SETTINGS, 0)
+        train_data(
+            topics, split, 0, valid_users=SETTINGS.valid_users, n_negatives=SETTINGS.n_negatives
+        )
     )
     assert model.vectors.shape == (topics.n_items, 384)
     assert len(list(tmp_path.glob("*.npy"))) == 1  # cached for the next run

@@ -9,7 +9,7 @@ import pytest
 
 from m3rec.eval.baselines import ModelConfig, Recommender, TrainData, build_model
 from m3rec.eval.harness import EvalSettings, run_evaluation
-from m3rec.eval.metrics import METRICS
+from m3rec.ranking.metrics import METRICS
 
 
 class SpyConfig(ModelConfig):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from m3rec.eval.metrics import (
+from m3rec.ranking.metrics import (
     METRICS,
     mean_metrics,
     metrics_from_ranks,

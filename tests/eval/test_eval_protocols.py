@@ -6,7 +6,7 @@ import numpy as np
 
 from m3rec.data import leave_one_out
 from m3rec.data.splits import IndexedDataset
-from m3rec.eval.protocols import full_mask, sample_negatives, sampled_candidates
+from m3rec.ranking.candidates import full_mask, sample_negatives, sampled_candidates
 
 
 def dataset(n_users: int = 40, n_items: int = 300, seed: int = 0) -> IndexedDataset:

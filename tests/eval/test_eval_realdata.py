@@ -10,7 +10,7 @@ import pytest
 
 from m3rec.data import index_dataset, load_dataset
 from m3rec.eval.harness import EvalSettings, make_split, run_evaluation
-from m3rec.eval.protocols import sampled_candidates
+from m3rec.ranking.candidates import sampled_candidates
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("M3REC_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from m3rec.agents.mope import MotivationProfile
 from m3rec.data import Dataset, index_dataset
-from m3rec.store.chroma import note_document
+from m3rec.schemas import ScoredItem
 
 if TYPE_CHECKING:  # torch loads only when a checkpoint does
     from m3rec.encoders.recommender import MoteRecommender
-
-
-def profile_notes(profile: MotivationProfile) -> list[str]:
-    """Return a profile's motivations as notes, in the order MOTE reads them: oldest and
-    weakest first, so the freshest, strongest motivation comes last (as the store orders them).
-    """
-    notes = [
-        (str(m.last_seen or ""), m.strength, note_document(m.label, m.description))
-        for m in profile.motivations
-    ]
-    return [text for *_, text in sorted(notes)]
-
-
-@dataclass(frozen=True)
-class ScoredItem:
-    """One recommended item and its MOTE score (motivation-trait alignment, plus notes)."""
-
-    item_id: str
-    score: float
 
 
 class MoteScorer:
@@ -47,7 +26,7 @@ class MoteScorer:
     @classmethod
     def load(cls, checkpoint: Path, dataset: Dataset) -> MoteScorer:
         """Load CHECKPOINT; refuse it unless it was trained on DATASET (one-line error)."""
-        from m3rec.agents.traits import metadata_trait_texts
+        from m3rec.data.traits import metadata_trait_texts
         from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
         from m3rec.encoders.recommender import MoteRecommender
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -13,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from m3rec import prompts
 from m3rec.errors import EmptyHistoryError
 from m3rec.llm.base import LLMBackend, Usage, structured
-from m3rec.store import MotivationStore
+from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
 
 MAX_ITEM_TEXT = 300
 WINDOW_SIZE = 20
@@ -45,48 +44,6 @@ class ProfileDraft(BaseModel):
     motivations: list[MotivationDraft] = Field(min_length=2, max_length=5)
     summary: str = Field(min_length=1, max_length=240)
     shift: str = Field(min_length=1, max_length=160)
-
-
-class Motivation(BaseModel):
-    """A validated motivation, its evidence checked against the history and dated by it."""
-
-    label: str
-    description: str
-    evidence: list[str]
-    strength: float
-    first_seen: date | None
-    last_seen: date | None
-
-
-class MotivationProfile(BaseModel):
-    """Why a user acts: 2 to 5 motivations, a summary and the recent shift."""
-
-    user_id: str
-    motivations: list[Motivation]
-    summary: str
-    shift: str
-    prompt_id: str
-    model: str
-    windows: int = 1
-    cited_evidence: int = 0
-    dropped_evidence: int = 0
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One item of the visible history, as MOPE reads it."""
-
-    item_id: str
-    text: str
-    rating: float | None
-    timestamp: int | None
-
-    @property
-    def day(self) -> date | None:
-        """Return the interaction date, if known."""
-        if self.timestamp is None:
-            return None
-        return datetime.fromtimestamp(self.timestamp, tz=UTC).date()
 
 
 @dataclass(frozen=True)
@@ -246,33 +203,6 @@ def _merge_group(group: list[tuple[float, Motivation]], total_weight: float) -> 
         strength=round(sum(w * m.strength for w, m in group) / total_weight, 3),
         first_seen=min(firsts) if firsts else None,
         last_seen=max(lasts) if lasts else None,
-    )
-
-
-def store_profile(
-    store: MotivationStore,
-    key: str,
-    outcome: ProfileOutcome,
-    model_id: str,
-    context: dict[str, Any] | None = None,
-) -> None:
-    """Save a profile, its cost and CONTEXT (dataset, cold_k) under KEY; notes become searchable."""
-    profile, usage = outcome.profile, outcome.usage
-    store.put_profile(
-        key,
-        profile.user_id,
-        profile.model_dump(mode="json"),
-        profile.summary,
-        {
-            "model_id": model_id,
-            "prompt_id": profile.prompt_id,
-            "llm_calls": usage.calls,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "seconds": round(usage.seconds, 3),
-            "first_try_valid": outcome.first_try_valid,
-            **(context or {}),
-        },
     )
 
 

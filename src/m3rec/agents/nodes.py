@@ -1,67 +1,75 @@
-"""Graph nodes: each returns a partial state update and never mutates the state."""
+"""Graph nodes: each returns a partial state update and never mutates the state.
+
+Dependencies reach a node through LangGraph's runtime context (`Runtime[Deps]`), never through
+a closure; blocking work (Chroma, the LLM, torch) runs off the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from m3rec.agents.encode import MoteScorer, profile_notes
-from m3rec.agents.mope import (
-    MotivationProfile,
-    current_prompt_id,
-    extract_profile,
-    profile_key,
-    store_profile,
-)
-from m3rec.errors import EmptyHistoryError, LLMError
-from m3rec.llm.base import LLMBackend
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+
+from m3rec.agents.encode import MoteScorer
+from m3rec.agents.notes import profile_notes
+from m3rec.agents.profiles import ProfileFailure, profile_user
+from m3rec.errors import LLMError
+from m3rec.llm.factory import LazyBackend
 from m3rec.state import RecState
 from m3rec.store import MotivationStore
 
 
 @dataclass
 class Deps:
-    """What nodes need; the LLM is built on first use, so a cached run loads no model."""
+    """What nodes need; the LLM is built on first use, so a run served by the store loads none."""
 
     store: MotivationStore
     model_id: str
-    llm_factory: Callable[[], LLMBackend]
-    scorer: MoteScorer | None = None  # MOTE; without it the graph stops after the profile
+    llm: LazyBackend
+    scorer: MoteScorer | None = None  # MOTE; without it the graph ends after the profile
     top_k: int = 20
-    _llm: LLMBackend | None = field(default=None, repr=False)
 
-    def llm(self) -> LLMBackend:
-        """Return the LLM backend, building it the first time."""
-        if self._llm is None:
-            self._llm = self.llm_factory()
-        return self._llm
+    def close(self) -> None:
+        """Close the LLM backend if a node built it."""
+        self.llm.close()
 
 
-async def extract_motivations(state: RecState, *, deps: Deps) -> dict[str, Any]:
-    """Write the user's motivation profile: from the store if it has one, else by the LLM."""
-    user, history = state["user_id"], state["history"]
-    key = profile_key(user, history, current_prompt_id(), deps.model_id)
-    stored = await asyncio.to_thread(deps.store.get_profile, key)
-    if stored is not None:
-        profile = MotivationProfile.model_validate_json(stored.profile_json)
-        return {"profile": profile, "profile_source": "store", "steps": ["extract_motivations"]}
-    llm = deps.llm()
-    model_name = str(llm.describe().get("model", deps.model_id))
+async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Read the user's motivation profile: from the store if it has one, else by the LLM."""
+    deps = runtime.context
+    context = state.get("history_context", {"stage": "product"})
     try:
-        outcome = await asyncio.to_thread(
-            extract_profile, llm, user, history, model_name=model_name
+        result = await asyncio.to_thread(
+            profile_user,
+            deps.store,
+            deps.llm,
+            state["user_id"],
+            state["history"],
+            model_id=deps.model_id,
+            context=context,
         )
-    except (LLMError, EmptyHistoryError) as exc:
+    except (ProfileFailure, LLMError) as exc:
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
-    await asyncio.to_thread(store_profile, deps.store, key, outcome, deps.model_id)
-    return {"profile": outcome.profile, "profile_source": "llm", "steps": ["extract_motivations"]}
+    return {
+        "profile": result.profile,
+        "profile_source": result.source,
+        "steps": ["extract_motivations"],
+    }
 
 
-async def encode(state: RecState, *, deps: Deps) -> dict[str, Any]:
+def route_after_profile(state: RecState, runtime: Runtime[Deps]) -> Literal["encode", "__end__"]:
+    """Rank with MOTE when a scorer is given; otherwise the profile is the answer."""
+    return "encode" if runtime.context.scorer is not None else END
+
+
+async def encode(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:
     """Rank the catalogue with MOTE from the user's history and, if written, their motivations."""
-    assert deps.scorer is not None, "the graph adds `encode` only when a scorer is given"
+    deps = runtime.context
+    if deps.scorer is None:
+        return {"errors": ["no MOTE checkpoint to rank with"], "steps": ["encode"]}
     profile = state.get("profile")
     notes = profile_notes(profile) if profile is not None else []
     history = [h.item_id for h in state["history"]]

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from m3rec.data.errors import DataError
+from m3rec.data.histories import MIN_EVAL_LENGTH, evaluation_window
 from m3rec.data.types import Dataset, Item
-
-MIN_EVAL_LENGTH = 3  # train + validation + test
 
 
 @dataclass(frozen=True)
@@ -122,15 +121,16 @@ def leave_one_out(
             continue
         test_t[u] = seq[-1]
         if cold[u]:
-            visible = seq[-1 - cold_k : -1]
+            visible = seq[evaluation_window(len(seq), "test", cold_k)]
             train.append(visible)
             valid_hist.append(empty)
             test_hist.append(visible)
         else:
-            train.append(seq[:-2])
-            valid_hist.append(seq[:-2])
+            before_valid = seq[evaluation_window(len(seq), "valid")]
+            train.append(before_valid)
+            valid_hist.append(before_valid)
             valid_t[u] = seq[-2]
-            test_hist.append(seq[:-1])
+            test_hist.append(seq[evaluation_window(len(seq), "test")])
     touched = [np.unique(s) for s in data.sequences]
     return Split(
         n, data.n_items, cold_k, train, valid_hist, valid_t, test_hist, test_t, cold, touched

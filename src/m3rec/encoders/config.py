@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from m3rec.eval.baselines.base import ModelConfig
+from m3rec.ranking.contract import ModelConfig
 
 
 class MoteConfig(ModelConfig):

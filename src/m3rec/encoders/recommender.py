@@ -13,8 +13,8 @@ from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.mote import MoteEncoder, score_histories
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
-from m3rec.eval.baselines.base import EpochCallback, Recommender, TrainData
-from m3rec.eval.baselines.torch_common import setup_torch
+from m3rec.ranking.contract import EpochCallback, Recommender, TrainData
+from m3rec.ranking.torch_utils import setup_torch
 
 Embed = Callable[[list[str]], np.ndarray]
 

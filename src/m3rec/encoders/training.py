@@ -12,9 +12,9 @@ from torch import nn
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import EncoderError
 from m3rec.encoders.mote import MoteEncoder, score_histories
-from m3rec.eval.baselines.base import EpochCallback, EvalCases
-from m3rec.eval.baselines.torch_common import EarlyStopping
-from m3rec.eval.metrics import metrics_from_ranks, target_ranks
+from m3rec.ranking.contract import EpochCallback, EvalCases
+from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
+from m3rec.ranking.torch_utils import EarlyStopping
 
 
 @dataclass

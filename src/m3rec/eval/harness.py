@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pydantic
 
-from m3rec.agents.traits import metadata_trait_texts
 from m3rec.data.splits import (
     IndexedDataset,
     Split,
@@ -20,22 +19,17 @@ from m3rec.data.splits import (
     eligible_users,
     leave_one_out,
 )
-from m3rec.eval.baselines import (
-    EpochCallback,
-    EvalCases,
-    Recommender,
-    TrainData,
-    build_model,
-    model_class,
-)
-from m3rec.eval.metrics import (
+from m3rec.eval.baselines import build_model, model_class
+from m3rec.ranking.candidates import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
+from m3rec.ranking.contract import EpochCallback, Recommender
+from m3rec.ranking.metrics import (
     METRICS,
     metrics_from_ranks,
     paired_test,
     summarize_seeds,
     target_ranks,
 )
-from m3rec.eval.protocols import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
+from m3rec.ranking.training_data import VALID_USERS, train_data
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +50,7 @@ class EvalSettings:
     users: int | None = None
     cold_users: int | None = None
     n_negatives: int = N_NEGATIVES
-    valid_users: int = 1000
+    valid_users: int = VALID_USERS
     batch_size: int = 256
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -228,25 +222,6 @@ def make_split(data: IndexedDataset, settings: EvalSettings, cold_k: int, seed: 
     return leave_one_out(data, cold_k, choose_cold_users(data, n, seed))
 
 
-def train_data(data: IndexedDataset, split: Split, settings: EvalSettings, seed: int) -> TrainData:
-    """Return what models may learn from, with sampled validation cases for early stopping."""
-    valid_users = split.valid_users()
-    if len(valid_users) > settings.valid_users:
-        rng = np.random.default_rng([seed, 0x7A11D])
-        valid_users = np.sort(rng.choice(valid_users, size=settings.valid_users, replace=False))
-    valid = None
-    if len(valid_users):
-        valid = EvalCases(
-            valid_users,
-            [split.valid_history[u] for u in valid_users],
-            sampled_candidates(split, valid_users, seed, settings.n_negatives, stage="valid"),
-        )
-    traits = metadata_trait_texts(data.items) if data.items else None
-    return TrainData(
-        split.n_users, split.n_items, split.train, data.item_texts, valid, data.name, traits
-    )
-
-
 def rank_users(
     model: Recommender,
     split: Split,
@@ -306,7 +281,13 @@ def run_evaluation(
             users = evaluation_users(data, split, settings, seed)
             if not len(users):
                 raise ValueError("no user has the 3 interactions a test case needs")
-            tdata = train_data(data, split, settings, seed)
+            tdata = train_data(
+                data,
+                split,
+                seed,
+                valid_users=settings.valid_users,
+                n_negatives=settings.n_negatives,
+            )
             sampled = None
             if "sampled" in settings.protocols:
                 sampled = sampled_candidates(split, users, seed, settings.n_negatives)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from m3rec.eval.harness import PAIRED_METRIC, EvaluationResult
-from m3rec.eval.metrics import METRICS, paired_test
+from m3rec.ranking.metrics import METRICS, paired_test
 
 CHART_METRICS = ("HR@10", "NDCG@10")
 

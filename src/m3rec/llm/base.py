@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from m3rec.errors import LLMResponseError, StructuredOutputError
 from m3rec.llm.parsing import ReplyParseError, parse_json_object
+from m3rec.schemas import ChatMessage
 
-Role = Literal["system", "user", "assistant"]
 T = TypeVar("T", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    """One chat turn."""
-
-    role: Role
-    content: str
-
-    def as_dict(self) -> dict[str, str]:
-        """Return the OpenAI-style dict form."""
-        return {"role": self.role, "content": self.content}
 
 
 @dataclass(frozen=True)

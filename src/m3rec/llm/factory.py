@@ -1,9 +1,12 @@
-"""Build the LLM backend the settings ask for."""
+"""Build the LLM backend the settings ask for, lazily, and name the model for cache keys."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from m3rec.llm.base import LLMBackend
-from m3rec.llm.registry import resolve_model_file
+from m3rec.llm.registry import MODELS, resolve_model_file
 from m3rec.settings import Settings
 
 
@@ -38,3 +41,32 @@ def build_backend(settings: Settings) -> LLMBackend:
         temperature=llm.temperature,
         seed=llm.seed,
     )
+
+
+def model_identity(settings: Settings) -> str:
+    """Return what identifies the model in cache keys: a changed model never serves old notes."""
+    if settings.llm.backend == "openai":
+        return f"openai:{settings.openai.base_url}:{settings.openai.model}"
+    spec = MODELS.get(settings.llm.model)
+    if spec is not None:
+        return f"llamacpp:{spec.name}:{spec.sha256[:16]}"
+    return f"llamacpp:{settings.llm.model}"
+
+
+class LazyBackend:
+    """Build the LLM backend on first use, once, from any thread; close it if it was built."""
+
+    def __init__(self, factory: Callable[[], LLMBackend]) -> None:
+        self._factory, self._backend = factory, None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> LLMBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._factory()
+            return self._backend
+
+    def close(self) -> None:
+        """Close the backend if it was ever built."""
+        if self._backend is not None:
+            self._backend.close()

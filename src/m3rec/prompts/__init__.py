@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from m3rec.llm.base import ChatMessage
+from m3rec.schemas import ChatMessage
 
 _FIELD = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)

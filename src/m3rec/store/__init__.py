@@ -1,5 +1,14 @@
-"""Chroma stores for motivation profiles, motivation notes and item traits."""
+"""Stores for motivation profiles, motivation notes and item traits, behind one protocol."""
 
-from m3rec.store.chroma import MotivationStore, StoredProfile, open_store
+from m3rec.store.base import MotivationStore, NoteRecord, StoredNote, StoredProfile
+from m3rec.store.chroma import ChromaStore, memory_store, open_store
 
-__all__ = ["MotivationStore", "StoredProfile", "open_store"]
+__all__ = [
+    "ChromaStore",
+    "MotivationStore",
+    "NoteRecord",
+    "StoredNote",
+    "StoredProfile",
+    "memory_store",
+    "open_store",
+]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from m3rec.errors import CacheDirError
+from m3rec.settings import StoreSettings
+from m3rec.store.base import Collection, NoteRecord, StoredNote, StoredProfile
 
 logger = logging.getLogger(__name__)
 
@@ -18,20 +18,11 @@ PROFILES = "motivation_profiles"
 NOTES = "motivation_notes"
 TRAITS = "item_traits"
 FAILURES = "profile_failures"
+_BATCH = 500
 
 
-@dataclass(frozen=True)
-class StoredProfile:
-    """A profile as stored: its key, the profile JSON and what producing it cost."""
-
-    key: str
-    user_id: str
-    profile_json: str
-    meta: dict[str, Any]
-
-
-class MotivationStore:
-    """MOPE's output in Chroma, keyed deterministically so nothing is computed twice."""
+class ChromaStore:
+    """MOPE's output in Chroma collections, keyed deterministically so nothing is computed twice."""
 
     def __init__(self, client: Any, namespace: str = "") -> None:
         from m3rec.store.embedding import MiniLMEmbeddingFunction
@@ -44,70 +35,76 @@ class MotivationStore:
             )
 
         self._client = client
-        self.profiles = collection(PROFILES)
-        self.notes = collection(NOTES)
-        self.traits = collection(TRAITS)
-        self.failures = collection(FAILURES)
+        self._profiles = collection(PROFILES)
+        self._notes = collection(NOTES)
+        self._traits = collection(TRAITS)
+        self._failures = collection(FAILURES)
 
     def existing_profile_keys(self, keys: list[str]) -> set[str]:
         """Return which of KEYS already have a stored profile."""
         found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            found.update(self.profiles.get(ids=keys[start : start + 500], include=[])["ids"])
+        for start in range(0, len(keys), _BATCH):
+            found.update(self._profiles.get(ids=keys[start : start + _BATCH], include=[])["ids"])
         return found
 
     def get_profile(self, key: str) -> StoredProfile | None:
         """Return the profile stored under KEY, if any."""
-        got = self.profiles.get(ids=[key], include=["metadatas"])
+        got = self._profiles.get(ids=[key], include=["metadatas"])
         if not got["ids"]:
             return None
-        meta = dict(got["metadatas"][0])
-        return StoredProfile(key, str(meta["user_id"]), str(meta.pop("profile_json")), meta)
+        return _profile(key, got["metadatas"][0])
 
     def profiles_of_user(self, user_id: str) -> list[StoredProfile]:
         """Return every stored profile of USER_ID, newest first."""
-        got = self.profiles.get(where={"user_id": user_id}, include=["metadatas"])
-        stored = []
-        for key, meta in zip(got["ids"], got["metadatas"], strict=True):
-            meta = dict(meta)
-            stored.append(StoredProfile(key, user_id, str(meta.pop("profile_json")), meta))
-        return sorted(stored, key=lambda p: str(p.meta.get("created_at", "")), reverse=True)
+        got = self._profiles.get(where={"user_id": user_id}, include=["metadatas"])
+        return sorted(_profiles(got), key=_created, reverse=True)
+
+    def list_profiles(self, dataset: str | None = None) -> list[StoredProfile]:
+        """Return every stored profile (of DATASET when given), in no particular order."""
+        where = {"dataset": dataset} if dataset is not None else None
+        got = self._profiles.get(where=where, include=["metadatas"])
+        return _profiles(got)
 
     def put_profile(
-        self, key: str, user_id: str, profile: dict[str, Any], summary: str, meta: dict[str, Any]
+        self,
+        key: str,
+        user_id: str,
+        profile: dict[str, Any],
+        summary: str,
+        notes: list[NoteRecord],
+        meta: dict[str, Any],
     ) -> None:
-        """Store a profile and its motivations as separate notes; clear any recorded failure."""
+        """Store a profile and its notes as separate, searchable records; clear any failure."""
         created = datetime.now(UTC).isoformat(timespec="seconds")
         record = {**_scalars(meta), "user_id": user_id, "created_at": created}
         record["profile_json"] = json.dumps(profile, default=str)
-        self.profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
-        motivations = profile.get("motivations", [])
-        if motivations:
-            self.notes.upsert(
-                ids=[f"{key}:{i}" for i in range(len(motivations))],
-                documents=[note_document(m["label"], m["description"]) for m in motivations],
+        self._profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
+        if notes:
+            self._notes.upsert(
+                ids=[f"{key}:{i}" for i in range(len(notes))],
+                documents=[note.text for note in notes],
                 metadatas=[
                     {
                         "user_id": user_id,
                         "profile_key": key,
                         "rank": i,
-                        "label": m["label"],
-                        "strength": float(m["strength"]),
-                        "evidence": ",".join(m["evidence"]),
-                        "first_seen": str(m.get("first_seen") or ""),
-                        "last_seen": str(m.get("last_seen") or ""),
+                        "label": note.label,
+                        "strength": float(note.strength),
+                        "evidence": ",".join(note.evidence),
+                        "first_seen": note.first_seen,
+                        "last_seen": note.last_seen,
                     }
-                    for i, m in enumerate(motivations)
+                    for i, note in enumerate(notes)
                 ],
             )
-        self.failures.delete(ids=[key])
+        self._failures.delete(ids=[key])
 
     def record_failure(
         self, key: str, user_id: str, error: str, context: dict[str, Any] | None = None
     ) -> None:
         """Remember that KEY failed, so a report can list it; a later success clears it."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        self.failures.upsert(
+        self._failures.upsert(
             ids=[key],
             documents=[error],
             metadatas=[{**_scalars(context or {}), "user_id": user_id, "at": at}],
@@ -115,29 +112,70 @@ class MotivationStore:
 
     def failures_for(self, keys: list[str]) -> dict[str, str]:
         """Return the recorded error of each of KEYS that failed last time."""
-        got = self.failures.get(ids=keys, include=["documents"])
+        got = self._failures.get(ids=keys, include=["documents"])
         return dict(zip(got["ids"], got["documents"], strict=True))
 
-    def search_notes(
-        self, text: str, k: int = 5, user_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Return the K motivation notes nearest to TEXT, optionally of one user."""
-        where = {"user_id": user_id} if user_id else None
-        found = self.notes.query(query_texts=[text], n_results=k, where=where)
+    def list_failures(self) -> list[dict[str, Any]]:
+        """Return every recorded failure: key, user_id, error and its context."""
+        got = self._failures.get(include=["documents", "metadatas"])
         return [
-            {"id": i, "note": d, "distance": dist, **meta}
-            for i, d, dist, meta in zip(
-                found["ids"][0],
-                found["documents"][0],
-                found["distances"][0],
-                found["metadatas"][0],
-                strict=True,
+            {**meta, "key": key, "error": error}
+            for key, error, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def search_notes(self, text: str, k: int = 5, user_id: str | None = None) -> list[StoredNote]:
+        """Return the K motivation notes nearest in meaning to TEXT, optionally of one user."""
+        if self._notes.count() == 0:
+            return []
+        where = {"user_id": user_id} if user_id else None
+        found = self._notes.query(query_texts=[text], n_results=k, where=where)
+        return [
+            _note(doc, meta, distance)
+            for doc, distance, meta in zip(
+                found["documents"][0], found["distances"][0], found["metadatas"][0], strict=True
             )
         ]
 
+    def newest_notes(self, user_id: str, k: int = 10) -> list[StoredNote]:
+        """Return the notes of USER_ID's newest profile, at most K, freshest and strongest last."""
+        newest = self.profiles_of_user(user_id)
+        if not newest:
+            return []
+        notes = self._notes_of([newest[0].key]).get(newest[0].key, [])
+        return notes[-k:]
+
+    def newest_profile_notes(
+        self, dataset: str, cold_k: int, stage: str
+    ) -> dict[str, list[StoredNote]]:
+        """Return, per user, the notes of the newest profile written for DATASET, COLD_K and
+        STAGE (profiles written before stages were recorded count as 'test'), freshest last."""
+        where = {"$and": [{"dataset": dataset}, {"cold_k": cold_k}]}
+        got = self._profiles.get(where=where, include=["metadatas"])
+        newest: dict[str, tuple[str, str]] = {}
+        for key, meta in zip(got["ids"], got["metadatas"], strict=True):
+            if meta.get("stage", "test") != stage:
+                continue
+            user, created = str(meta["user_id"]), str(meta.get("created_at", ""))
+            if user not in newest or created > newest[user][1]:
+                newest[user] = (key, created)
+        by_key = self._notes_of(sorted(key for key, _ in newest.values()))
+        return {user: by_key[key] for user, (key, _) in newest.items() if key in by_key}
+
+    def _notes_of(self, profile_keys: list[str]) -> dict[str, list[StoredNote]]:
+        out: dict[str, list[StoredNote]] = {}
+        for start in range(0, len(profile_keys), _BATCH):
+            chunk = profile_keys[start : start + _BATCH]
+            found = self._notes.get(
+                where={"profile_key": {"$in": chunk}}, include=["documents", "metadatas"]
+            )
+            for doc, meta in zip(found["documents"], found["metadatas"], strict=True):
+                note = _note(doc, meta, None)
+                out.setdefault(note.profile_key, []).append(note)
+        return {key: sorted(notes, key=StoredNote.freshness) for key, notes in out.items()}
+
     def get_traits(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Return stored item traits by key."""
-        got = self.traits.get(ids=keys, include=["metadatas"])
+        got = self._traits.get(ids=keys, include=["metadatas"])
         return {
             key: json.loads(str(meta["traits_json"]))
             for key, meta in zip(got["ids"], got["metadatas"], strict=True)
@@ -147,7 +185,7 @@ class MotivationStore:
         """Store (key, item_id, traits) records; the document is the traits as text."""
         if not records:
             return
-        self.traits.upsert(
+        self._traits.upsert(
             ids=[key for key, _, _ in records],
             documents=["; ".join(traits["traits"]) or "(none)" for _, _, traits in records],
             metadatas=[
@@ -156,32 +194,76 @@ class MotivationStore:
             ],
         )
 
-
-def note_document(label: str, description: str) -> str:
-    """Return the text a motivation is stored, searched and encoded as."""
-    return f"{label}: {description}"
+    def count(self, collection: Collection) -> int:
+        """Return how many records COLLECTION holds."""
+        collections = {
+            "profiles": self._profiles,
+            "notes": self._notes,
+            "traits": self._traits,
+            "failures": self._failures,
+        }
+        return int(collections[collection].count())
 
 
 def _scalars(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)}
 
 
-def open_store(path: Path | None) -> MotivationStore:
-    """Open the persistent store at PATH, or a fresh in-memory one when PATH is None."""
+def _profile(key: str, meta: Any) -> StoredProfile:
+    meta = dict(meta)
+    return StoredProfile(key, str(meta["user_id"]), str(meta.pop("profile_json")), meta)
+
+
+def _profiles(got: Any) -> list[StoredProfile]:
+    return [_profile(key, meta) for key, meta in zip(got["ids"], got["metadatas"], strict=True)]
+
+
+def _created(profile: StoredProfile) -> str:
+    return str(profile.meta.get("created_at", ""))
+
+
+def _note(text: str, meta: Any, distance: float | None) -> StoredNote:
+    evidence = tuple(e for e in str(meta.get("evidence", "")).split(",") if e)
+    return StoredNote(
+        user_id=str(meta["user_id"]),
+        profile_key=str(meta["profile_key"]),
+        rank=int(meta.get("rank", 0)),
+        text=text,
+        label=str(meta.get("label", "")),
+        strength=float(meta.get("strength", 0.0)),
+        evidence=evidence,
+        first_seen=str(meta.get("first_seen", "")),
+        last_seen=str(meta.get("last_seen", "")),
+        distance=distance,
+    )
+
+
+def open_store(settings: StoreSettings, *, flag: str | None = None) -> ChromaStore:
+    """Open the store SETTINGS describe: a Chroma folder, or a fresh in-memory store.
+
+    FLAG names where the path came from (for example `--store`), so an error names what the
+    user typed; without it the error names the setting.
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if path is None:
+    if settings.kind == "memory":
         # Chroma keeps one in-memory system per process: a namespace keeps each store apart.
         namespace = f"mem{uuid.uuid4().hex[:12]}_"
-        return MotivationStore(chromadb.EphemeralClient(settings=chroma_settings), namespace)
+        return ChromaStore(chromadb.EphemeralClient(settings=chroma_settings), namespace)
+    path = settings.path
     try:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except (OSError, PermissionError) as exc:
+        where = flag or "store.path in the config file or M3REC_STORE__PATH"
         raise CacheDirError(
-            f"the Chroma store {path} cannot be opened ({exc}): "
-            "choose another with M3REC_PATHS__CHROMA_DIR"
+            f"the Chroma store {path} cannot be opened ({exc}): choose another folder with {where}"
         ) from None
-    return MotivationStore(client)
+    return ChromaStore(client)
+
+
+def memory_store() -> ChromaStore:
+    """Return a fresh in-memory store (for tests and throwaway runs)."""
+    return open_store(StoreSettings(kind="memory"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from m3rec.eval.baselines.base import (
+from m3rec.ranking.contract import (
     EpochCallback,
     EvalCases,
     ModelConfig,

@@ -8,14 +8,14 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from m3rec.eval.baselines.base import (
+from m3rec.ranking.contract import (
     EpochCallback,
     ModelConfig,
     Recommender,
     TrainData,
     ndcg10_on,
 )
-from m3rec.eval.baselines.torch_common import EarlyStopping, setup_torch
+from m3rec.ranking.torch_utils import EarlyStopping, setup_torch
 
 
 class BPRMFConfig(ModelConfig):

@@ -10,14 +10,14 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from m3rec.eval.baselines.base import (
+from m3rec.ranking.contract import (
     EpochCallback,
     ModelConfig,
     Recommender,
     TrainData,
     ndcg10_on,
 )
-from m3rec.eval.baselines.torch_common import EarlyStopping, setup_torch
+from m3rec.ranking.torch_utils import EarlyStopping, setup_torch
 
 
 class SASRecConfig(ModelConfig):

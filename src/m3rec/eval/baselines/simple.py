@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
-from m3rec.eval.baselines.base import EpochCallback, ModelConfig, Recommender, TrainData, gather
+from m3rec.ranking.contract import EpochCallback, ModelConfig, Recommender, TrainData, gather
 
 
 class PopConfig(ModelConfig):

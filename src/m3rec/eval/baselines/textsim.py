@@ -7,7 +7,7 @@ from typing import Self
 
 import numpy as np
 
-from m3rec.eval.baselines.base import EpochCallback, ModelConfig, Recommender, TrainData
+from m3rec.ranking.contract import EpochCallback, ModelConfig, Recommender, TrainData
 
 
 class TextSimConfig(ModelConfig):

@@ -1,4 +1,4 @@
-"""The recommender interface every model in the harness implements, and its training data."""
+"""The recommender interface every model implements, and what it may learn from."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared torch training helpers: threads, seeded generators, early stopping on validation."""
+"""Torch helpers every trained model shares: threads, seeded generators, early stopping."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from m3rec.eval.baselines.base import available_threads
+from m3rec.ranking.contract import available_threads
 
 logger = logging.getLogger(__name__)
 

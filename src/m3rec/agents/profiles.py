@@ -1,0 +1,113 @@
+"""The one path that profiles a user: the store first, then the LLM, then the store again.
+
+The graph's `extract_motivations` node, the batch profiler and the demo all call
+`profile_user`, so a profile written by one is found by the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from m3rec.agents.mope import ProfileOutcome, current_prompt_id, extract_profile, profile_key
+from m3rec.agents.notes import motivation_notes
+from m3rec.errors import EmptyHistoryError, LLMAuthError, LLMError, LLMUnavailableError
+from m3rec.llm.base import LLMBackend, Usage
+from m3rec.schemas import HistoryEntry, MotivationProfile, ProfileSource
+from m3rec.store import MotivationStore
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """A user's profile and where it came from.
+
+    `usage` is what this call cost (nothing when the profile came from the store); `meta` is what
+    the store recorded when the profile was written (its cost, `created_at`, how the history
+    was cut).
+    """
+
+    key: str
+    profile: MotivationProfile
+    source: ProfileSource
+    usage: Usage
+    first_try_valid: bool
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ProfileFailure(LLMError):
+    """The LLM could not write a valid profile for a user; the failure is recorded in the store."""
+
+    def __init__(self, message: str, *, usage: Usage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def profile_user(
+    store: MotivationStore,
+    llm: Callable[[], LLMBackend],
+    user_id: str,
+    history: list[HistoryEntry],
+    *,
+    model_id: str,
+    context: dict[str, Any],
+) -> ProfileResult:
+    """Return USER_ID's profile for HISTORY: stored if the store has it, else written by the LLM
+    (built by calling LLM, only then) and stored with CONTEXT (how the history was cut).
+
+    A reply that never validates, or an empty history, is recorded as a failure for the key and
+    raised as `ProfileFailure` with what the attempts cost; an unreachable server or a refused
+    key is raised as it is (nothing about the user is wrong).
+    """
+    key = profile_key(user_id, history, current_prompt_id(), model_id)
+    stored = store.get_profile(key)
+    if stored is not None:
+        profile = MotivationProfile.model_validate_json(stored.profile_json)
+        return ProfileResult(key, profile, "store", Usage(), True, stored.meta)
+    backend = llm()
+    started = time.perf_counter()
+    try:
+        outcome = extract_profile(backend, user_id, history, model_name=_model_name(backend))
+    except (LLMUnavailableError, LLMAuthError):
+        raise
+    except (LLMError, EmptyHistoryError) as exc:
+        usage = getattr(exc, "usage", None) or Usage(seconds=time.perf_counter() - started)
+        store.record_failure(key, user_id, str(exc), context)
+        raise ProfileFailure(str(exc), usage=usage) from exc
+    meta = save_profile(store, key, outcome, model_id, context)
+    return ProfileResult(key, outcome.profile, "llm", outcome.usage, outcome.first_try_valid, meta)
+
+
+def save_profile(
+    store: MotivationStore,
+    key: str,
+    outcome: ProfileOutcome,
+    model_id: str,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """Store a profile with its notes, its cost and CONTEXT under KEY; return the metadata."""
+    profile, usage = outcome.profile, outcome.usage
+    meta = {
+        "model_id": model_id,
+        "prompt_id": profile.prompt_id,
+        "llm_calls": usage.calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "seconds": round(usage.seconds, 3),
+        "first_try_valid": outcome.first_try_valid,
+        **context,
+    }
+    store.put_profile(
+        key,
+        profile.user_id,
+        profile.model_dump(mode="json"),
+        profile.summary,
+        motivation_notes(profile),
+        meta,
+    )
+    return meta
+
+
+def _model_name(backend: LLMBackend) -> str:
+    return str(backend.describe().get("model", ""))

@@ -1,0 +1,78 @@
+"""The shapes every layer shares: chat turns, history entries, motivation profiles, ranked items.
+
+They sit below everything else (no m3rec imports), so the graph state, the agents, the stores and
+the data readers can all speak of them without a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+Role = Literal["system", "user", "assistant"]
+ProfileSource = Literal["store", "llm"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One chat turn."""
+
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the OpenAI-style dict form."""
+        return {"role": self.role, "content": self.content}
+
+
+class Motivation(BaseModel):
+    """A validated motivation, its evidence checked against the history and dated by it."""
+
+    label: str
+    description: str
+    evidence: list[str]
+    strength: float
+    first_seen: date | None
+    last_seen: date | None
+
+
+class MotivationProfile(BaseModel):
+    """Why a user acts: 2 to 5 motivations, a summary and the recent shift."""
+
+    user_id: str
+    motivations: list[Motivation]
+    summary: str
+    shift: str
+    prompt_id: str
+    model: str
+    windows: int = 1
+    cited_evidence: int = 0
+    dropped_evidence: int = 0
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One item of the visible history, as MOPE reads it."""
+
+    item_id: str
+    text: str
+    rating: float | None
+    timestamp: int | None
+
+    @property
+    def day(self) -> date | None:
+        """Return the interaction date, if known."""
+        if self.timestamp is None:
+            return None
+        return datetime.fromtimestamp(self.timestamp, tz=UTC).date()
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """One recommended item and its MOTE score (motivation-trait alignment, plus notes)."""
+
+    item_id: str
+    score: float
