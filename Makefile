@@ -1,4 +1,5 @@
-# m3rec: `make demo` sets everything up and runs the demo; `make test` runs the whole test suite.
+# m3rec: `make demo` sets everything up and runs the demo; `make test` checks the layering, lints
+# and runs the whole test suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,7 +24,7 @@ demo: install
 	$(BIN)/m3rec models pull $(DEFAULT_MODEL)
 	$(BIN)/m3rec demo
 
-test: install
+test: lint
 	$(BIN)/m3rec models pull smollm2-135m
 	$(BIN)/python -m pytest
 
@@ -33,6 +34,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

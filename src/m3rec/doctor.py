@@ -111,8 +111,9 @@ def run_doctor(settings: Settings) -> dict[str, Any]:
         "paths": {
             "model_dir": str(settings.paths.model_dir),
             "cache_dir": str(settings.paths.cache_dir),
-            "chroma_dir": str(settings.paths.chroma_dir),
-            "chroma_dir_exists": settings.paths.chroma_dir.exists(),
+            "store": settings.store.kind,
+            "store_path": str(settings.store.path),
+            "store_path_exists": settings.store.path.exists(),
         },
         "device": describe_devices(),
         "round_trip": round_trip(settings),

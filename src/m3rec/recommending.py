@@ -45,6 +45,7 @@ def recommend(
     from m3rec.agents.nodes import Deps
     from m3rec.graph import build_graph
     from m3rec.llm.factory import LazyBackend, build_backend, model_identity
+    from m3rec.state import RecInput
     from m3rec.store import open_store
 
     rule = HistoryRule(n_items=n_items)
@@ -58,7 +59,11 @@ def recommend(
         top_k=top_k,
     )
     graph = build_graph().compile(checkpointer=InMemorySaver())
-    state = {"user_id": user_id, "history": history, "history_context": rule.context(dataset.name)}
+    state: RecInput = {
+        "user_id": user_id,
+        "history": history,
+        "history_context": rule.context(dataset.name),
+    }
     try:
         final = asyncio.run(
             graph.ainvoke(state, {"configurable": {"thread_id": user_id}}, context=deps)

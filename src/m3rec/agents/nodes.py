@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from m3rec.agents.encode import MoteScorer
@@ -62,7 +61,7 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
 
 def route_after_profile(state: RecState, runtime: Runtime[Deps]) -> Literal["encode", "__end__"]:
     """Rank with MOTE when a scorer is given; otherwise the profile is the answer."""
-    return "encode" if runtime.context.scorer is not None else END
+    return "encode" if runtime.context.scorer is not None else "__end__"
 
 
 async def encode(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:

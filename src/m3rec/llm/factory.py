@@ -57,7 +57,8 @@ class LazyBackend:
     """Build the LLM backend on first use, once, from any thread; close it if it was built."""
 
     def __init__(self, factory: Callable[[], LLMBackend]) -> None:
-        self._factory, self._backend = factory, None
+        self._factory = factory
+        self._backend: LLMBackend | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> LLMBackend:
