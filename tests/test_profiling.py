@@ -99,6 +99,10 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
         rule=HistoryRule("test", 1),
     )
     assert (summary.profiles, summary.failed) == (1, 1)
+    # every call is counted, the failed user's two attempts included
+    assert summary.llm_calls == 3
+    ok_user = next(iter(summary.results))
+    assert summary.completion_tokens > summary.results[ok_user].usage.completion_tokens
     failed_user = summary.failures[0]["user_id"]
     assert "ProfileDraft" in summary.failures[0]["error"]
     retry = run_profiles(

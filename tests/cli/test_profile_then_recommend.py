@@ -1,0 +1,59 @@
+"""The bug a new user hit: `profile --user U` then `recommend --user U` asked the LLM twice,
+because the two commands cut the user's history by different rules. Now both read the product
+rule, so the second command is served from the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from m3rec.cli import app
+from m3rec.data import index_dataset, leave_one_out, load_dataset
+from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
+from m3rec.encoders.recommender import MoteRecommender
+from m3rec.ranking.training_data import train_data
+from tests.llm.wire import ChatReplayServer
+from tests.replies import raw
+
+SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.set_num_threads(1)
+    indexed = index_dataset(load_dataset(SLICE))
+    model = MoteRecommender(dim=16, epochs=2, batch_size=32, threads=1)
+    model.fit(train_data(indexed, leave_one_out(indexed), 0))
+    fp = fingerprint(indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts)
+    path = tmp_path_factory.mktemp("mote") / "mote.pt"
+    save_checkpoint(path, model.to_checkpoint(fp))
+    return path
+
+
+def test_profile_then_recommend_asks_the_llm_once(checkpoint: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(SLICE)
+    user = max(dataset.histories, key=lambda u: len(dataset.histories[u]))
+    server = ChatReplayServer([raw("qwen15_constrained")])
+    common = ["--data", str(SLICE), "--store", str(tmp_path / "store")]
+    common += ["--backend", "openai", "--base-url", server.base_url]
+    runner = CliRunner()
+    try:
+        profiled = runner.invoke(app, ["profile", "--user", user, *common, "--json"])
+        assert profiled.exit_code == 0, profiled.output
+        assert server.requests == 1
+        args = ["recommend", "--user", user, "--checkpoint", str(checkpoint), *common, "--json"]
+        recommended = runner.invoke(app, args)
+        assert recommended.exit_code == 0, recommended.output
+        assert server.requests == 1  # zero LLM calls: the stored profile was found
+        doc = json.loads(recommended.stdout)
+        assert doc["profile_source"] == "store"
+        again = runner.invoke(app, ["profile", "--user", user, *common])
+        assert again.exit_code == 0, again.output
+        assert server.requests == 1
+        assert "store" in again.stdout
+    finally:
+        server.close()
