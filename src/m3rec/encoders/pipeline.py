@@ -1,0 +1,125 @@
+"""Train MOTE on a dataset end to end: index, split, fit, fingerprint, save, and report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+import pydantic
+
+from m3rec.data import Dataset, index_dataset, leave_one_out
+from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
+from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.errors import EncoderError
+from m3rec.encoders.recommender import MoteRecommender
+from m3rec.encoders.training import TrainResult, check_device
+from m3rec.ranking.contract import EpochCallback
+from m3rec.ranking.training_data import VALID_USERS, train_data
+
+# Called as item texts are embedded: (texts embedded so far, texts in all).
+EmbedProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished MOTE training run: where the checkpoint went and what the run did."""
+
+    checkpoint: Path
+    dataset: str
+    users: int
+    items: int
+    seed: int
+    config: MoteConfig
+    result: TrainResult
+    train_seconds: float
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Return the mean wall time of one training epoch (embedding and saving excluded)."""
+        seconds = [epoch_seconds(entry) for entry in self.result.history]
+        return fmean(seconds) if seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the run as the JSON document `m3rec train --json` prints."""
+        result = self.result
+        return {
+            "checkpoint": str(self.checkpoint),
+            "dataset": self.dataset,
+            "users": self.users,
+            "items": self.items,
+            "device": self.config.device,
+            "seed": self.seed,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "valid_ndcg10": result.best_valid_ndcg10,
+            "train_seconds": round(self.train_seconds, 3),
+            "seconds_per_epoch": round(self.seconds_per_epoch, 3),
+            "epochs": result.history,
+            "notes": "history items' text and traits (no LLM notes used in training)",
+            "config": self.config.model_dump(),
+        }
+
+
+def epoch_seconds(entry: dict[str, float]) -> float:
+    """Return the wall seconds one epoch of a training history took."""
+    return entry["seconds"] if "seconds" in entry else entry["epoch_seconds"]
+
+
+def _mote_model(
+    seed: int, overrides: dict[str, Any], embed: Callable[[list[str]], Any] | None = None
+) -> MoteRecommender:
+    """Return an untrained MOTE with SEED and OVERRIDES (any MoteConfig field), on a device
+    torch can use here, embedding item texts with EMBED; an invalid setting is one
+    `EncoderError` line."""
+    try:
+        model = MoteRecommender(seed=seed, embed=embed, **overrides)
+    except pydantic.ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise EncoderError(f"invalid MOTE setting {where}: {err['msg']}") from None
+    check_device(model.cfg.device)
+    return model
+
+
+def train_mote(
+    dataset: Dataset,
+    out: Path,
+    *,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+    valid_users: int = VALID_USERS,
+    cache_dir: Path | None = None,
+    on_embed: EmbedProgress | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrainOutcome:
+    """Train MOTE on DATASET's leave-one-out training split, early-stopped on up to VALID_USERS
+    validation users, and save the checkpoint (with the data's fingerprint) to OUT.
+
+    CACHE_DIR holds the item-text embeddings; ON_EMBED and ON_EPOCH report progress.
+    """
+    from m3rec.encoders.text import embed_texts
+
+    embed = partial(embed_texts, cache_dir=cache_dir, on_progress=on_embed)
+    model = _mote_model(seed, overrides or {}, embed)
+    indexed = index_dataset(dataset)
+    data = train_data(indexed, leave_one_out(indexed), seed, valid_users=valid_users)
+    started = time.perf_counter()
+    model.fit(data, on_epoch)
+    seconds = time.perf_counter() - started
+    fp = fingerprint(indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts)
+    save_checkpoint(out, model.to_checkpoint(fp))
+    return TrainOutcome(
+        checkpoint=out,
+        dataset=indexed.name,
+        users=indexed.n_users,
+        items=indexed.n_items,
+        seed=seed,
+        config=model.cfg,
+        result=model.result,
+        train_seconds=seconds,
+    )
