@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 import torch
 from langgraph.checkpoint.memory import InMemorySaver
-from typer.testing import CliRunner
 
 from m3rec.agents.encode import MoteScorer
 from m3rec.agents.mope import current_prompt_id, profile_key
-from m3rec.agents.notes import motivation_notes, profile_notes
 from m3rec.agents.nodes import Deps
-from m3rec.cli import app
+from m3rec.agents.notes import motivation_notes, profile_notes
 from m3rec.data import index_dataset, leave_one_out, load_dataset
+from m3rec.data.histories import evaluation_history
 from m3rec.encoders.checkpoint import CheckpointError, fingerprint, save_checkpoint
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.graph import build_graph
-from m3rec.data.histories import evaluation_history
 from m3rec.llm.factory import LazyBackend
-from m3rec.schemas import MotivationProfile
 from m3rec.ranking.training_data import train_data
+from m3rec.schemas import MotivationProfile
 from m3rec.store import memory_store
-from tests.conftest import free_port
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 
@@ -131,56 +127,3 @@ def test_a_checkpoint_of_other_data_is_refused(checkpoint) -> None:
     other = load_dataset(SLICE.parent / "amazon-beauty-slice")
     with pytest.raises(CheckpointError, match="trained on dataset"):
         MoteScorer.load(checkpoint, other)
-
-
-def test_cli_recommend_ranks_with_a_stored_profile_and_prints_json(
-    dataset, checkpoint, tmp_path
-) -> None:
-    from m3rec.demo import recent_history
-    from m3rec.profiling import model_identity
-    from m3rec.settings import load_settings
-
-    user = longest_user(dataset)
-    history = recent_history(dataset, user, 20)
-    store = open_store(tmp_path / "store")
-    key = profile_key(user, history, current_prompt_id(), model_identity(load_settings(None, {})))
-    profile = motivation_profile(user, "family time", "wants animated children's films")
-    store.put_profile(key, user, profile.model_dump(mode="json"), profile.summary, {})
-    args = ["recommend", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user]
-    args += ["--store", str(tmp_path / "store"), "--top", "5", "--json"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["profile_source"] == "store" and doc["errors"] == []
-    assert len(doc["recommendations"]) == 5
-    assert not {r["item_id"] for r in doc["recommendations"]} & set(
-        e.item_id for e in dataset.histories[user]
-    )
-
-
-def test_cli_recommend_without_an_llm_still_ranks_and_says_why(
-    dataset, checkpoint, tmp_path, monkeypatch
-) -> None:
-    monkeypatch.setenv("M3REC_OPENAI__MAX_RETRIES", "0")
-    user = longest_user(dataset)
-    args = ["recommend", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user]
-    args += ["--store", str(tmp_path / "store"), "--backend", "openai"]
-    args += ["--base-url", f"http://127.0.0.1:{free_port()}/v1"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "warning: no profile" in result.stdout and "ranking by history alone" in result.stdout
-    assert "Traceback" not in result.output
-
-
-def test_cli_recommend_refuses_bad_input_in_one_line(dataset, checkpoint, tmp_path) -> None:
-    base = ["recommend", "--data", str(SLICE), "--store", str(tmp_path)]
-    result = CliRunner().invoke(app, [*base, "--checkpoint", str(checkpoint), "--user", "nobody"])
-    assert result.exit_code == 1 and "user 'nobody' is not in" in result.stderr
-    beauty = SLICE.parent / "amazon-beauty-slice"
-    args = ["recommend", "--data", str(beauty), "--checkpoint", str(checkpoint), "--user", "x"]
-    result = CliRunner().invoke(app, [*args, "--store", str(tmp_path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    missing = tmp_path / "none.pt"
-    user = longest_user(dataset)
-    result = CliRunner().invoke(app, [*base, "--checkpoint", str(missing), "--user", user])
-    assert result.exit_code == 1 and "no checkpoint at" in result.stderr

@@ -7,19 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-import typer
 from typer.testing import CliRunner
 
-from m3rec.cli import reports_errors
-from m3rec.cli_train import train
+from m3rec.cli import app
 from m3rec.data import index_dataset, load_dataset
 from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
+from m3rec.encoders.pipeline import epoch_seconds
 
 BEAUTY = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "amazon-beauty-slice"
 
-app = typer.Typer()
-app.command("train")(reports_errors(train))
-app.command("noop")(lambda: None)  # keeps `train` a named subcommand, as in the real app
 runner = CliRunner()
 
 
@@ -67,3 +63,32 @@ def test_bad_settings_are_one_line(tmp_path, setting, named):
     result = invoke("--data", str(BEAUTY), "--set", setting)
     assert result.exit_code == 1
     assert named in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_seconds_per_epoch_is_the_mean_epoch_not_the_whole_run(tmp_path):
+    result = invoke(
+        "--data", str(BEAUTY), "--epochs", "3", "--dim", "8", "--out", str(tmp_path / "m.pt"),
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    epochs = [epoch_seconds(entry) for entry in doc["epochs"]]
+    assert len(epochs) == doc["epochs_run"] == 3
+    assert doc["seconds_per_epoch"] == pytest.approx(sum(epochs) / 3, abs=1e-3)
+    # the whole run also embeds item texts, validates and saves: more than the epochs alone
+    assert doc["train_seconds"] > sum(epochs)
+
+
+def test_progress_goes_to_stderr_and_json_stdout_stays_json(tmp_path):
+    config = tmp_path / "m3rec.toml"  # an empty embedding cache: the texts are embedded for real
+    config.write_text(f'[paths]\ncache_dir = "{tmp_path / "cache"}"\n')
+    result = invoke(
+        "--data", str(BEAUTY), "--epochs", "2", "--dim", "8", "--out", str(tmp_path / "m.pt"),
+        "--config", str(config), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["epochs_run"] == 2
+    n_items = index_dataset(load_dataset(BEAUTY)).n_items
+    assert f"embedding item texts {n_items}/{n_items}" in result.stderr
+    assert "epoch 1/2" in result.stderr and "epoch 2/2" in result.stderr
+    assert list((tmp_path / "cache" / "embeddings").glob("*.npy"))  # --config's cache

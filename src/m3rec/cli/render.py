@@ -1,0 +1,275 @@
+"""Everything the CLI shows: JSON on stdout, tables on stdout, progress on stderr.
+
+Progress (bars with counts, spinners with elapsed time) always goes to stderr, so `--json` stdout
+stays one JSON document. When stderr is not a terminal (a log file, a test) fits log a few plain
+lines instead of a live bar, and spinners stay silent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from m3rec.data import Dataset, LoadReport
+    from m3rec.llm.base import Usage
+    from m3rec.schemas import HistoryEntry, MotivationProfile, ScoredItem
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Print DATA as JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def warn_skipped_rows(report: LoadReport) -> None:
+    """Say on stderr which rows of a dataset were skipped, if any."""
+    if report.total_skipped:
+        err_console.print(f"[yellow]skipped rows:[/yellow]\n{escape(report.summary())}")
+
+
+# --- progress on stderr -------------------------------------------------------------------------
+
+
+def progress_bar(*, in_bytes: bool = False) -> Progress:
+    """Return a progress bar on stderr with counts (or bytes), elapsed and remaining time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn() if in_bytes else MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=in_bytes,
+    )
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """Show MESSAGE with a spinner and the elapsed time on stderr while the block runs (on a
+    terminal only: a log gains nothing from a spinner, and an error stays the one line)."""
+    if not err_console.is_terminal:
+        yield
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as live:
+        live.add_task(message, total=None)
+        yield
+
+
+@contextmanager
+def profile_progress(total: int) -> Iterator[Callable[[str, str], None]]:
+    """Yield the callback a profile run reports each user to: a bar with counts for a batch, a
+    spinner for one user (whose profile is read from the store or written by the LLM)."""
+    if total == 1:
+        with spinner("reading the profile from the store, or loading the model to write it"):
+            yield lambda user_id, state: None
+        return
+    with progress_bar() as bar:
+        task = bar.add_task("profiles", total=total)
+
+        def advance(user_id: str, state: str) -> None:
+            bar.update(task, advance=1, description=f"profiles (last: {user_id} {state})")
+
+        yield advance
+
+
+class FitProgress:
+    """The progress of model fits on stderr: item embedding, epochs, and the runs of an evaluation.
+
+    `on_embed` and `on_epoch` serve one fit (`m3rec train`); `on_event` serves the evaluation
+    harness's events (job, epoch, scored). Off a terminal it prints plain lines instead.
+    """
+
+    def __init__(self) -> None:
+        self.live = err_console.is_terminal
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err_console,
+            disable=not self.live,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.label = ""
+        self._logged = -1.0
+
+    def __enter__(self) -> FitProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def on_embed(self, done: int, total: int) -> None:
+        """Show how many item texts are embedded so far."""
+        if self.live:
+            self._update("embed", "embedding item texts", done, total, "")
+        elif done == total or done / max(total, 1) >= self._logged + 0.25:
+            self._logged = done / max(total, 1)
+            err_console.print(f"embedding item texts {done}/{total}", highlight=False)
+
+    def on_epoch(self, epoch: int, epochs: int, logs: Mapping[str, float]) -> None:
+        """Show the epoch count and what the epoch logged (loss, validation NDCG@10)."""
+        info = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k in ("loss", "valid_ndcg10"))
+        if self.live:
+            self._update("epoch", "  epochs" if self.label else "epochs", epoch, epochs, info)
+        else:
+            prefix = f"{self.label} " if self.label else ""
+            err_console.print(f"{prefix}epoch {epoch}/{epochs} {info}", highlight=False)
+
+    def on_event(self, event: str, info: dict[str, Any]) -> None:
+        """Follow an evaluation: one bar for the runs, one for the epochs of the current fit."""
+        if event == "job":
+            self.label = f"{info['model']} cold_k={info['cold_k']} seed={info['seed']}"
+            for name in ("embed", "epoch"):
+                if name in self.tasks:
+                    self.bar.remove_task(self.tasks.pop(name))
+            self._update("runs", f"runs ({self.label})", None, info.get("total"), "")
+        elif event == "epoch":
+            self.on_epoch(info["epoch"], info["epochs"], info)
+        elif event == "scored":
+            if self.live:
+                self._update("runs", f"runs ({self.label})", info["done"], info["total"], "")
+            else:
+                err_console.print(
+                    f"{self.label} done in {info['fit_seconds']:.1f}s fit "
+                    f"({info['done']}/{info['total']})",
+                    highlight=False,
+                )
+
+    def _update(
+        self, name: str, description: str, done: int | None, total: int | None, info: str
+    ) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(description, total=total, info=info)
+        self.bar.update(
+            self.tasks[name], description=description, completed=done, total=total, info=info
+        )
+
+
+# --- tables on stdout ---------------------------------------------------------------------------
+
+
+def item_titles(dataset: Dataset) -> dict[str, str]:
+    """Return each item's title by id."""
+    return {item_id: item.title for item_id, item in dataset.items.items()}
+
+
+def print_history(history: Sequence[HistoryEntry], titles: Mapping[str, str], heading: str) -> None:
+    """Print a user's history read by the LLM: id, title, rating, date."""
+    console.print(heading)
+    table = Table("id", "title", "rating", "date")
+    for entry in history:
+        rating = "" if entry.rating is None else f"{entry.rating:g}"
+        table.add_row(entry.item_id, titles.get(entry.item_id, ""), rating, str(entry.day or ""))
+    console.print(table)
+
+
+def print_profile(profile: MotivationProfile, titles: Mapping[str, str]) -> None:
+    """Print a motivation profile: each motivation with its evidence, the summary, the shift."""
+    table = Table("motivation", "strength", "why", "evidence", "seen", title="Why they act")
+    for m in profile.motivations:
+        evidence = ", ".join(titles.get(e, e) for e in m.evidence) or "(none valid)"
+        seen = f"{m.first_seen} to {m.last_seen}" if m.first_seen else ""
+        table.add_row(m.label, f"{m.strength:.2f}", m.description, evidence, seen)
+    console.print(table)
+    console.print(f"[bold]Summary[/bold] {escape(profile.summary)}")
+    console.print(f"[bold]Recent shift[/bold] {escape(profile.shift)}")
+
+
+def print_profile_origin(
+    source: str,
+    *,
+    usage: Usage,
+    meta: Mapping[str, Any],
+    model: str,
+    repaired: bool = False,
+    dropped_evidence: int = 0,
+) -> None:
+    """Say where a profile came from: written now (and its cost) or read from the store."""
+    if source == "store":
+        written = meta.get("created_at") or "an earlier run"
+        console.print(
+            f"[dim]from the store (written {written} by {model}); no LLM call now[/dim]",
+            highlight=False,
+        )
+        return
+    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
+    console.print(
+        f"[dim]written now by {model}: {usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} generated tokens in {usage.seconds:.1f}s "
+        f"({rate:.1f} tok/s), {usage.calls} call(s)"
+        f"{', repaired once' if repaired else ''}; "
+        f"{dropped_evidence} invalid evidence id(s) dropped[/dim]",
+        highlight=False,
+    )
+
+
+def print_recommendations(dataset: Dataset, ranked: Sequence[ScoredItem]) -> None:
+    """Print ranked items: rank, id, title, genres or categories, score."""
+    table = Table("#", "item", "title", "genres / categories", "score")
+    for rank, scored in enumerate(ranked, 1):
+        item = dataset.items[scored.item_id]
+        kind = item.fields.get("genres") or item.fields.get("categories", "")
+        table.add_row(str(rank), scored.item_id, item.title, kind, f"{scored.score:.3f}")
+    console.print(table)
+
+
+def print_models(rows: Sequence[Mapping[str, Any]], model_dir: object) -> None:
+    """Print the model registry: name, size, state, description."""
+    table = Table(title=f"models in {model_dir}")
+    for column in ("name", "size", "state", "description"):
+        table.add_column(column)
+    for row in rows:
+        name = row["name"] + (" (default)" if row["default"] else "")
+        table.add_row(name, f"{row['size'] / 1e6:,.0f} MB", row["state"], row["description"])
+    console.print(table)
+
+
+def print_doctor(report: Mapping[str, Any]) -> None:
+    """Print the doctor report as a two-column table."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, version in report["versions"].items():
+        table.add_row(name, version or "[red]not installed[/red]")
+    table.add_row("backend", report["backend"])
+    for section in ("model", "paths", "device"):
+        for key, value in report[section].items():
+            table.add_row(f"model {key}" if section == "model" else key, escape(str(value)))
+    trip = report["round_trip"]
+    if trip["ok"]:
+        verdict = f"[green]ok[/green] {trip['value']} in {trip['seconds']}s"
+        verdict += "" if trip["correct"] else " (valid object, wrong sum: a weak model)"
+    else:
+        verdict = "[red]failed[/red]"
+    table.add_row("round trip", verdict)
+    console.print(table)

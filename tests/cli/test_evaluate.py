@@ -1,0 +1,138 @@
+"""`m3rec evaluate` through Typer's CliRunner: outputs, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from m3rec.cli import app
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+runner = CliRunner()
+
+
+def evaluate(args: list[str]):  # type: ignore[no-untyped-def]
+    """Run `m3rec evaluate ARGS`."""
+    return runner.invoke(app, ["evaluate", *args])
+
+
+def test_evaluate_writes_json_markdown_and_charts(tmp_path):
+    out = tmp_path / "out"
+    result = evaluate(
+        [
+            "--data",
+            str(FIXTURES / "amazon-beauty-slice"),
+            "--models",
+            "pop,itemknn",
+            "--protocol",
+            "both",
+            "--cold-k",
+            "0,1",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["dataset"] == "amazon-beauty-slice"
+    assert len(doc["results"]) == 2 * 2 * 2
+    row = doc["results"][0]
+    assert row["model"] == "pop" and row["protocol"] == "sampled" and row["cold_k"] == 0
+    assert row["seeds"] == [0, 1] and row["n_users"] == 25
+    assert 0 <= row["metrics"]["HR@10"] <= 1 and "HR@10" in row["std"]
+    assert json.loads((out / "results.json").read_text()) == doc
+    table = (out / "results.md").read_text()
+    assert table.count("\n| pop") + table.count("\n| itemknn") == 8
+    for protocol in ("sampled", "full"):
+        png = out / f"amazon-beauty-slice_{protocol}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_prints_a_table_without_json(tmp_path):
+    result = evaluate(
+        [
+            "--data",
+            str(FIXTURES / "ml-latest-slice"),
+            "--models",
+            "pop",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "| pop (best baseline) | sampled | 0 |" in result.stdout
+    assert "results.json" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "/no/such/folder"], "no such folder"),
+        (["--models", "pop,magic"], "unknown model 'magic'"),
+        (["--cold-k", "one"], "--cold-k takes comma-separated integers"),
+        (["--protocol", "random"], "unknown protocol 'random'"),
+        (["--seeds", "0"], "seeds must be at least 1"),
+        (["--set", "sasrec.epochs"], "--set takes MODEL.PARAM=VALUE"),
+        (["--set", "pop.alpha=1", "--models", "pop"], "alpha"),
+        (["--cold-users", "99999", "--cold-k", "1", "--models", "pop"], "cold-start users"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
+    base = ["--data", str(FIXTURES / "amazon-beauty-slice"), "--out", str(tmp_path), "--seeds", "1"]
+    result = evaluate(base + args)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("error: ") and message in lines[-1], result.output
+    assert "Traceback" not in result.output
+
+
+def test_folder_of_unknown_format(tmp_path):
+    (tmp_path / "data.txt").write_text("1 2 3\n")
+    result = evaluate(["--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "matches no known dataset format" in result.output
+
+
+def test_unwritable_out_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = evaluate(
+        [
+            "--data",
+            str(FIXTURES / "ml-latest-slice"),
+            "--models",
+            "pop",
+            "--seeds",
+            "1",
+            "--out",
+            str(blocker / "sub"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "cannot write results" in result.output
+
+
+def test_separate_runs_can_be_paired_like_a_joint_run(tmp_path):
+    from m3rec.eval.report import paired_across
+
+    data = ["--data", str(FIXTURES / "ml-latest-slice"), "--seeds", "2", "--json"]
+    joint = evaluate([*data, "--models", "pop,itemknn", "--out", str(tmp_path / "j")])
+    assert joint.exit_code == 0, joint.output
+    for model in ("pop", "itemknn"):
+        res = evaluate([*data, "--models", model, "--out", str(tmp_path / model)])
+        assert res.exit_code == 0, res.output
+    files = [tmp_path / m / "per_user.npz" for m in ("pop", "itemknn")]
+    rows = {r["model"]: r for r in json.loads(joint.stdout)["results"]}
+    best = "itemknn" if rows["itemknn"]["best_baseline"] else "pop"
+    other = "pop" if best == "itemknn" else "itemknn"
+    apart = paired_across(files, other, best, "sampled", 0)
+    assert apart["p_value"] == pytest.approx(rows[other]["paired_test"]["p_value"])
+    assert apart["mean_diff"] == pytest.approx(rows[other]["paired_test"]["mean_diff"])

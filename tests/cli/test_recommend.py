@@ -1,0 +1,129 @@
+"""`m3rec recommend`: a real MOTE checkpoint on a real MovieLens slice, a real Chroma store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from m3rec.agents.mope import current_prompt_id, profile_key
+from m3rec.agents.notes import motivation_notes
+from m3rec.cli import app
+from m3rec.data import load_dataset
+from m3rec.data.histories import PRODUCT_ITEMS, product_history
+from m3rec.encoders.pipeline import train_mote
+from m3rec.llm.factory import model_identity
+from m3rec.schemas import MotivationProfile
+from m3rec.settings import StoreSettings, load_settings
+from m3rec.store import open_store
+from tests.conftest import free_port
+
+SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset(SLICE)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(dataset, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("mote") / "mote.pt"
+    overrides = {"dim": 16, "epochs": 3, "batch_size": 32, "threads": 1, "notes_weight": 0.5}
+    train_mote(dataset, path, overrides=overrides)
+    return path
+
+
+def longest_user(dataset) -> str:
+    return max(dataset.histories, key=lambda u: len(dataset.histories[u]))
+
+
+def recommend(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["recommend", *args])
+
+
+def store_profile(store_dir: Path, user: str, history) -> None:  # type: ignore[no-untyped-def]
+    motive = {
+        "label": "family time",
+        "description": "wants animated children's films",
+        "evidence": [],
+        "strength": 0.9,
+        "first_seen": None,
+        "last_seen": None,
+    }
+    profile = MotivationProfile(
+        user_id=user,
+        motivations=[motive, {**motive, "label": "nostalgia"}],
+        summary="Watches with the family.",
+        shift="none",
+        prompt_id=current_prompt_id(),
+        model="test",
+    )
+    key = profile_key(user, history, current_prompt_id(), model_identity(load_settings()))
+    store = open_store(StoreSettings(path=store_dir))
+    store.put_profile(
+        key, user, profile.model_dump(mode="json"), profile.summary, motivation_notes(profile), {}
+    )
+
+
+def test_ranks_with_a_stored_profile_and_prints_json(dataset, checkpoint, tmp_path) -> None:
+    user = longest_user(dataset)
+    store_profile(tmp_path / "store", user, product_history(dataset, user, PRODUCT_ITEMS))
+    result = recommend(
+        "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user,
+        "--store", str(tmp_path / "store"), "--top", "5", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["profile_source"] == "store" and doc["errors"] == []
+    assert len(doc["recommendations"]) == 5
+    seen = {e.item_id for e in dataset.histories[user]}
+    assert not {r["item_id"] for r in doc["recommendations"]} & seen
+
+
+def test_a_readable_answer_says_the_profile_came_from_the_store(
+    dataset, checkpoint, tmp_path
+) -> None:
+    user = longest_user(dataset)
+    store_profile(tmp_path / "store", user, product_history(dataset, user, PRODUCT_ITEMS))
+    result = recommend(
+        "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user,
+        "--store", str(tmp_path / "store"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "from the store" in result.stdout and "family time" in result.stdout
+
+
+def test_without_an_llm_still_ranks_and_says_why(
+    dataset, checkpoint, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("M3REC_OPENAI__MAX_RETRIES", "0")
+    result = recommend(
+        "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", longest_user(dataset),
+        "--store", str(tmp_path / "store"), "--backend", "openai",
+        "--base-url", f"http://127.0.0.1:{free_port()}/v1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning: no profile" in result.stdout and "ranking by history alone" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_is_one_line(dataset, checkpoint, tmp_path) -> None:
+    base = ["--data", str(SLICE), "--store", str(tmp_path)]
+    result = recommend(*base, "--checkpoint", str(checkpoint), "--user", "nobody")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: user 'nobody' is not in {dataset.name}: check --user"
+    ]
+    beauty = SLICE.parent / "amazon-beauty-slice"
+    result = recommend(
+        "--data", str(beauty), "--checkpoint", str(checkpoint), "--user", "x",
+        "--store", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    missing = tmp_path / "none.pt"
+    result = recommend(*base, "--checkpoint", str(missing), "--user", longest_user(dataset))
+    assert result.exit_code == 1 and "no checkpoint at" in result.stderr
