@@ -136,3 +136,23 @@ def test_separate_runs_can_be_paired_like_a_joint_run(tmp_path):
     apart = paired_across(files, other, best, "sampled", 0)
     assert apart["p_value"] == pytest.approx(rows[other]["paired_test"]["p_value"])
     assert apart["mean_diff"] == pytest.approx(rows[other]["paired_test"]["mean_diff"])
+
+
+def test_config_file_settings_reach_the_run(tmp_path):
+    config = tmp_path / "m3rec.toml"
+    config.write_text("[torch]\nthreads = 2\n")
+    args = ["--data", str(FIXTURES / "ml-latest-slice"), "--models", "bprmf", "--seeds", "1"]
+    args += ["--set", "bprmf.epochs=1", "--out", str(tmp_path / "o"), "--config", str(config)]
+    result = evaluate([*args, "--json"])
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["torch_threads"] == 2
+    assert settings["model_configs"]["bprmf"]["threads"] == 2
+
+
+def test_a_missing_config_file_is_one_line(tmp_path):
+    result = evaluate(["--config", str(tmp_path / "none.toml"), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: config file {tmp_path / 'none.toml'} does not exist: create it or drop --config"
+    ]

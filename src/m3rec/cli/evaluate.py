@@ -142,6 +142,8 @@ def evaluate(
             cold_users=cold_users,
             n_negatives=negatives,
             overrides=_overrides(set_ or []),
+            torch_threads=settings.torch.threads,
+            cache_dir=settings.paths.embeddings_dir,
         )
     except (ValueError, KeyError) as e:
         fail(str(e).strip("'\""))
