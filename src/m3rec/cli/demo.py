@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from m3rec.cli.errors import reports_errors
-from m3rec.cli.options import JsonOpt, VerboseOpt, setup_logging, with_llm_settings
+from m3rec.cli.options import JsonOpt, with_llm_settings
 from m3rec.cli.render import print_history, print_json, print_profile, print_profile_origin, spinner
 from m3rec.settings import Settings
 
@@ -33,7 +33,6 @@ def demo(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Explain why one real MovieLens user watches what they watch.
 
@@ -44,7 +43,6 @@ def demo(
     """
     from m3rec.demo import run_demo
 
-    setup_logging(verbose)
     with spinner("loading the model and writing the profile (a minute or two on a CPU)"):
         demo_run = run_demo(settings, user_id=user, n_items=items, seed=seed)
     result, profile = demo_run.result, demo_run.result.profile

@@ -5,14 +5,14 @@ from __future__ import annotations
 import typer
 
 from m3rec.cli.errors import reports_errors
-from m3rec.cli.options import JsonOpt, VerboseOpt, setup_logging, with_llm_settings
+from m3rec.cli.options import JsonOpt, with_llm_settings
 from m3rec.cli.render import print_doctor, print_json, spinner
 from m3rec.settings import Settings
 
 
 @reports_errors
 @with_llm_settings
-def doctor(*, settings: Settings, as_json: JsonOpt = False, verbose: VerboseOpt = False) -> None:
+def doctor(*, settings: Settings, as_json: JsonOpt = False) -> None:
     """Check the model, store and device with one live LLM call.
 
     Shows the versions of the packages m3rec runs on, the model file and whether it is
@@ -20,7 +20,6 @@ def doctor(*, settings: Settings, as_json: JsonOpt = False, verbose: VerboseOpt 
     """
     from m3rec.doctor import run_doctor
 
-    setup_logging(verbose)
     with spinner("loading the model and making one structured call"):
         report = run_doctor(settings)
     if as_json:

@@ -12,9 +12,7 @@ from m3rec.cli.options import (
     DataOpt,
     FormatOpt,
     JsonOpt,
-    VerboseOpt,
     load_data,
-    setup_logging,
     split_setting,
     with_settings,
 )
@@ -115,7 +113,6 @@ def evaluate(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Evaluate recommenders with the leave-one-out protocol.
 
@@ -126,7 +123,6 @@ def evaluate(
     from m3rec.eval.harness import EvalSettings, run_evaluation
     from m3rec.eval.report import markdown_table, write_per_user, write_report
 
-    setup_logging(verbose)
     protocols = (
         ("sampled", "full")
         if protocol == "both"

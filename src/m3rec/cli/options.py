@@ -104,7 +104,7 @@ GpuLayersOpt = Annotated[
 ]
 
 # The flags each settings decorator adds, in the order --help shows them.
-_BASE_FLAGS: dict[str, Any] = {"config": ConfigOpt, "store": StoreOpt}
+_BASE_FLAGS: dict[str, Any] = {"config": ConfigOpt, "store": StoreOpt, "verbose": VerboseOpt}
 _LLM_FLAGS: dict[str, Any] = {
     "backend": BackendOpt,
     "model": ModelOpt,
@@ -151,8 +151,9 @@ def store_flag(store: Path | None) -> str | None:
 
 
 def with_settings(*, llm: bool) -> Callable[[F], F]:
-    """Give a command --config and --store (and with LLM the LLM flags: --backend, --model,
-    --base-url, --api-key, --n-gpu-layers); it receives the `settings` they resolve to.
+    """Give a command --config, --store and --verbose (and with LLM the LLM flags: --backend,
+    --model, --base-url, --api-key, --n-gpu-layers); it receives the `settings` they resolve to,
+    with logging set up as --verbose asks.
 
     A command that declares `store` itself still gets it, to name --store in errors.
     """
@@ -176,6 +177,7 @@ def with_settings(*, llm: bool) -> Callable[[F], F]:
             given = {name: kwargs.pop(name, None) for name in added}
             if "store" in params:
                 kwargs["store"] = given["store"]
+            setup_logging(bool(given.pop("verbose")))
             settings = settings_from_flags(given.pop("config"), **given)
             return func(*args, settings=settings, **kwargs)
 

@@ -12,9 +12,7 @@ from m3rec.cli.options import (
     DataOpt,
     FormatOpt,
     JsonOpt,
-    VerboseOpt,
     load_data,
-    setup_logging,
     store_flag,
     with_llm_settings,
 )
@@ -97,7 +95,6 @@ def profile(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Write motivation profiles (MOPE) for users; resumable.
 
@@ -111,7 +108,6 @@ def profile(
     from m3rec.profiling import run_profiles, select_users
     from m3rec.store import open_store
 
-    setup_logging(verbose)
     if (users is None) == (user is None):
         fail("give either --users N|ID,ID... or --user ID")
     rule = HistoryRule(stage=stage, cold_k=cold_k, n_items=items)
@@ -203,7 +199,6 @@ def traits(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Distil items into abstract traits and store them.
 
@@ -215,7 +210,6 @@ def traits(
     from m3rec.llm.factory import build_backend, model_identity
     from m3rec.store import open_store
 
-    setup_logging(verbose)
     ranked = most_popular_items(load_data(data, data_format), items)
     trait_store = open_store(settings.store, flag=store_flag(store))
     llm = build_backend(settings) if use_llm else None

@@ -13,9 +13,7 @@ from m3rec.cli.options import (
     DataOpt,
     FormatOpt,
     JsonOpt,
-    VerboseOpt,
     load_data,
-    setup_logging,
     store_flag,
     with_llm_settings,
 )
@@ -62,7 +60,6 @@ def recommend(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Recommend items to a user, with their motivations.
 
@@ -71,7 +68,6 @@ def recommend(
     """
     from m3rec.recommending import recommend as recommend_items
 
-    setup_logging(verbose)
     dataset = load_data(data, data_format)
     with spinner("reading the user's motivations (the LLM writes them if none are stored)"):
         answer = recommend_items(

@@ -12,9 +12,7 @@ from m3rec.cli.options import (
     DataOpt,
     FormatOpt,
     JsonOpt,
-    VerboseOpt,
     load_data,
-    setup_logging,
     split_setting,
     with_settings,
 )
@@ -68,7 +66,6 @@ def train(
     *,
     settings: Settings,
     as_json: JsonOpt = False,
-    verbose: VerboseOpt = False,
 ) -> None:
     """Train the MOTE encoder and save a checkpoint.
 
@@ -78,7 +75,6 @@ def train(
     """
     from m3rec.encoders.pipeline import train_mote
 
-    setup_logging(verbose)
     overrides = {
         "threads": settings.torch.threads,
         **_mote_settings(set_ or []),
