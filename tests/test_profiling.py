@@ -1,17 +1,9 @@
 """Batch profiling: resume, no double work, per-user failures, and the CLI over a real HTTP wire."""
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from m3rec.cli import app
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.histories import HistoryRule
 from m3rec.errors import ConfigError, LLMUnavailableError
@@ -19,7 +11,6 @@ from m3rec.llm.base import ChatMessage, Completion
 from m3rec.llm.replay import ReplayBackend
 from m3rec.profiling import run_profiles, select_users
 from m3rec.store import memory_store
-from tests.llm.wire import ChatReplayServer
 from tests.replies import raw
 
 runner = CliRunner()
@@ -137,108 +128,3 @@ def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # 
         rule=HistoryRule("test", 2),
     )
     assert (other.cache_hits, other.profiles) == (0, 1)
-
-
-def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
-    server = ChatReplayServer([raw("qwen15_constrained")])
-    try:
-        args = [
-            "profile",
-            "--users",
-            "4",
-            "--cold-k",
-            "2",
-            "--backend",
-            "openai",
-            "--base-url",
-            server.base_url,
-            "--store",
-            str(tmp_path / "store"),
-            "--concurrency",
-            "3",
-            "--json",
-        ]
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-        summary = json.loads(result.stdout)
-        assert {k: summary[k] for k in ("profiles", "cache_hits", "failed", "llm_calls")} == {
-            "profiles": 4,
-            "cache_hits": 0,
-            "failed": 0,
-            "llm_calls": 4,
-        }
-        assert summary["prompt_tokens"] == 400 and summary["completion_tokens"] == 200
-        again = json.loads(runner.invoke(app, args).stdout)
-        assert (again["cache_hits"], again["profiles"]) == (4, 0)
-        assert server.requests == 4
-        one = runner.invoke(
-            app,
-            [
-                "profile",
-                "--user",
-                "12",
-                "--cold-k",
-                "2",
-                "--backend",
-                "openai",
-                "--base-url",
-                server.base_url,
-                "--store",
-                str(tmp_path / "store"),
-            ],
-        )
-        assert one.exit_code == 0, one.output
-        assert "Summary" in one.stdout and "Recent shift" in one.stdout
-    finally:
-        server.close()
-
-
-def test_cli_profile_rejects_unknown_users_and_missing_data(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["profile", "--users", "nobody", "--store", str(tmp_path)])
-    assert result.exit_code == 1 and "unknown user id(s) nobody" in result.stderr
-    result = runner.invoke(app, ["profile", "--users", "2", "--data", str(tmp_path / "none")])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    result = runner.invoke(app, ["profile"])
-    assert result.exit_code == 1 and "--users" in result.stderr
-
-
-@pytest.mark.slow
-def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(
-    tmp_path: Path,
-) -> None:
-    server = ChatReplayServer([raw("qwen15_constrained")], delay_s=0.3)
-    env = {**os.environ, "M3REC_OPENAI__MAX_RETRIES": "0"}
-    command = [
-        sys.executable,
-        "-m",
-        "m3rec.cli",
-        "profile",
-        "--users",
-        "12",
-        "--cold-k",
-        "1",
-        "--backend",
-        "openai",
-        "--base-url",
-        server.base_url,
-        "--store",
-        str(tmp_path / "store"),
-        "--json",
-    ]
-    try:
-        batch = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while server.requests < 5 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        batch.send_signal(signal.SIGKILL)
-        batch.wait(timeout=30)
-        served_before = server.requests
-        assert 0 < served_before < 12
-        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        assert finished.returncode == 0, finished.stderr
-        summary = json.loads(finished.stdout)
-        assert summary["profiles"] + summary["cache_hits"] == 12
-        assert summary["cache_hits"] >= served_before - 1  # at most the one in flight was lost
-        assert server.requests - served_before == summary["profiles"]
-    finally:
-        server.close()

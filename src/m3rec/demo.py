@@ -34,7 +34,14 @@ def pick_user(dataset: Dataset, n_items: int, seed: int) -> str:
     return random.Random(seed).choice(eligible)
 
 
-def run_demo(settings: Settings, *, user_id: str | None, n_items: int, seed: int) -> DemoResult:
+def run_demo(
+    settings: Settings,
+    *,
+    user_id: str | None,
+    n_items: int,
+    seed: int,
+    store_flag: str | None = None,
+) -> DemoResult:
     """Load the bundled catalogue, take one user's recent history (the product rule) and read
     why they act: from the store when this history was profiled before, else by the LLM."""
     dataset = load_dataset(bundled_catalogue_path())
@@ -44,7 +51,7 @@ def run_demo(settings: Settings, *, user_id: str | None, n_items: int, seed: int
     backend = LazyBackend(lambda: build_backend(settings))
     try:
         result = profile_user(
-            open_store(settings.store),
+            open_store(settings.store, flag=store_flag),
             backend,
             user,
             history,

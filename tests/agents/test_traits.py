@@ -1,17 +1,12 @@
 """Item traits from metadata and from a recorded LLM batch, cached in a real Chroma store."""
 
-import json
-from pathlib import Path
 
-from typer.testing import CliRunner
 
 from m3rec.agents.traits import distil_traits, llm_traits
-from m3rec.cli import app
 from m3rec.data import Item, bundled_catalogue_path, load_dataset
 from m3rec.data.traits import metadata_traits
 from m3rec.llm.replay import ReplayBackend
-from m3rec.settings import StoreSettings
-from m3rec.store import memory_store, open_store
+from m3rec.store import memory_store
 from tests.replies import raw, recorded
 
 
@@ -51,12 +46,3 @@ def test_distil_traits_caches_by_item_text_and_source() -> None:
         items, store, llm=ReplayBackend([raw("qwen15_traits")]), model_id="qwen"
     )
     assert with_llm["llm_calls"] == 1 and with_llm["cache_hits"] == 0
-
-
-def test_traits_command_stores_metadata_traits(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["traits", "--items", "20", "--store", str(tmp_path / "s"), "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["items"] == 20
-    assert open_store(StoreSettings(path=tmp_path / "s")).count("traits") == 20

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from m3rec.cli.errors import reports_errors
-from m3rec.cli.options import JsonOpt, with_llm_settings
+from m3rec.cli.options import JsonOpt, store_flag, with_llm_settings
 from m3rec.cli.render import print_history, print_json, print_profile, print_profile_origin, spinner
 from m3rec.settings import Settings
 
@@ -30,6 +31,7 @@ def demo(
         ),
     ] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed for picking the user.")] = 7,
+    store: Path | None = None,
     *,
     settings: Settings,
     as_json: JsonOpt = False,
@@ -44,7 +46,9 @@ def demo(
     from m3rec.demo import run_demo
 
     with spinner("loading the model and writing the profile (a minute or two on a CPU)"):
-        demo_run = run_demo(settings, user_id=user, n_items=items, seed=seed)
+        demo_run = run_demo(
+            settings, user_id=user, n_items=items, seed=seed, store_flag=store_flag(store)
+        )
     result, profile = demo_run.result, demo_run.result.profile
     if as_json:
         print_json(

@@ -1,0 +1,129 @@
+"""`m3rec profile` over a real HTTP wire: the JSON summary, resuming after a kill, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from m3rec.cli import app
+from tests.llm.wire import ChatReplayServer
+from tests.replies import raw
+
+runner = CliRunner()
+
+
+def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
+    server = ChatReplayServer([raw("qwen15_constrained")])
+    try:
+        args = [
+            "profile",
+            "--users",
+            "4",
+            "--stage",
+            "test",
+            "--cold-k",
+            "2",
+            "--backend",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--store",
+            str(tmp_path / "store"),
+            "--concurrency",
+            "3",
+            "--json",
+        ]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        assert {k: summary[k] for k in ("profiles", "cache_hits", "failed", "llm_calls")} == {
+            "profiles": 4,
+            "cache_hits": 0,
+            "failed": 0,
+            "llm_calls": 4,
+        }
+        assert summary["prompt_tokens"] == 400 and summary["completion_tokens"] == 200
+        again = json.loads(runner.invoke(app, args).stdout)
+        assert (again["cache_hits"], again["profiles"]) == (4, 0)
+        assert server.requests == 4
+        one = runner.invoke(
+            app,
+            [
+                "profile",
+                "--user",
+                "12",
+                "--stage",
+                "test",
+                "--cold-k",
+                "2",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--store",
+                str(tmp_path / "store"),
+            ],
+        )
+        assert one.exit_code == 0, one.output
+        assert "Summary" in one.stdout and "Recent shift" in one.stdout
+    finally:
+        server.close()
+
+
+def test_cli_profile_rejects_unknown_users_and_missing_data(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["profile", "--users", "nobody", "--store", str(tmp_path)])
+    assert result.exit_code == 1 and "unknown user id(s) nobody" in result.stderr
+    result = runner.invoke(app, ["profile", "--users", "2", "--data", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    result = runner.invoke(app, ["profile"])
+    assert result.exit_code == 1 and "--users" in result.stderr
+
+
+@pytest.mark.slow
+def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(
+    tmp_path: Path,
+) -> None:
+    server = ChatReplayServer([raw("qwen15_constrained")], delay_s=0.3)
+    env = {**os.environ, "M3REC_OPENAI__MAX_RETRIES": "0"}
+    command = [
+        sys.executable,
+        "-m",
+        "m3rec.cli",
+        "profile",
+        "--users",
+        "12",
+        "--stage",
+        "test",
+        "--cold-k",
+        "1",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.base_url,
+        "--store",
+        str(tmp_path / "store"),
+        "--json",
+    ]
+    try:
+        batch = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while server.requests < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        batch.send_signal(signal.SIGKILL)
+        batch.wait(timeout=30)
+        served_before = server.requests
+        assert 0 < served_before < 12
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert finished.returncode == 0, finished.stderr
+        summary = json.loads(finished.stdout)
+        assert summary["profiles"] + summary["cache_hits"] == 12
+        assert summary["cache_hits"] >= served_before - 1  # at most the one in flight was lost
+        assert server.requests - served_before == summary["profiles"]
+    finally:
+        server.close()
