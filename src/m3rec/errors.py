@@ -1,5 +1,46 @@
 """Domain errors: each carries one line that names the problem and the fix."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class _Costed(Protocol):  # an llm.base.Completion
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+
+
+@dataclass
+class Usage:
+    """Calls, tokens and time spent on LLM requests, failed attempts included.
+
+    It lives here, below every layer, so that an error can carry what its attempts cost.
+    """
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, completion: _Costed) -> None:
+        """Count one completion."""
+        self.calls += 1
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.seconds += completion.seconds
+
+    def include(self, other: Usage) -> None:
+        """Count everything OTHER counted."""
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+
 
 class M3recError(Exception):
     """Base of every error the CLI turns into one line and exit code 1."""
@@ -34,11 +75,16 @@ class LLMResponseError(LLMError):
 
 
 class StructuredOutputError(LLMError):
-    """The model's reply did not validate against the schema, even after one repair."""
+    """The model's reply did not validate against the schema, even after one repair.
 
-    def __init__(self, message: str, *, raw_replies: list[str]) -> None:
+    `usage` counts every call made for the request that failed (the first try and the repair,
+    and for a profile read window by window, the windows before as well).
+    """
+
+    def __init__(self, message: str, *, raw_replies: list[str], usage: Usage | None = None) -> None:
         super().__init__(message)
         self.raw_replies = raw_replies
+        self.usage = usage if usage is not None else Usage()
 
 
 class EmptyHistoryError(M3recError):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from m3rec import prompts
-from m3rec.errors import EmptyHistoryError
+from m3rec.errors import EmptyHistoryError, StructuredOutputError
 from m3rec.llm.base import LLMBackend, Usage, structured
 from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
 
@@ -109,7 +109,11 @@ def extract_profile(
     for window in split_windows(history):
         prompt = prompts.render("mope", history=format_history(window))
         prompt_id = prompt.id
-        result = structured(llm, prompt.messages, ProfileDraft)
+        try:
+            result = structured(llm, prompt.messages, ProfileDraft)
+        except StructuredOutputError as exc:
+            exc.usage.include(usage)  # the windows before cost calls too
+            raise
         first_try_valid &= not result.repaired
         for field in ("calls", "prompt_tokens", "completion_tokens", "seconds"):
             setattr(usage, field, getattr(usage, field) + getattr(result.usage, field))

@@ -8,11 +8,23 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from m3rec.errors import LLMResponseError, StructuredOutputError
+from m3rec.errors import LLMResponseError, StructuredOutputError, Usage
 from m3rec.llm.parsing import ReplyParseError, parse_json_object
 from m3rec.schemas import ChatMessage
 
 T = TypeVar("T", bound=BaseModel)
+
+__all__ = [
+    "REPAIR_INSTRUCTION",
+    "ChatMessage",
+    "Completion",
+    "LLMBackend",
+    "StructuredResult",
+    "Usage",
+    "astructured",
+    "require_text",
+    "structured",
+]
 
 
 @dataclass(frozen=True)
@@ -24,23 +36,6 @@ class Completion:
     completion_tokens: int
     seconds: float
     finish_reason: str | None = None
-
-
-@dataclass
-class Usage:
-    """Tokens, calls and time spent on one structured request, repairs included."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-
-    def add(self, completion: Completion) -> None:
-        """Count one completion."""
-        self.calls += 1
-        self.prompt_tokens += completion.prompt_tokens
-        self.completion_tokens += completion.completion_tokens
-        self.seconds += completion.seconds
 
 
 @dataclass(frozen=True)
@@ -122,6 +117,7 @@ def structured(
         f"the model's reply did not match the {schema.__name__} schema after one repair ({error}): "
         "try a larger model (--model) or a lower temperature",
         raw_replies=raw_replies,
+        usage=usage,
     )
 
 

@@ -1,0 +1,42 @@
+"""A request whose replies never validate still reports every call and token it spent."""
+
+from __future__ import annotations
+
+import pytest
+
+from m3rec.agents.mope import WINDOW_SIZE, HistoryEntry, ProfileDraft, extract_profile
+from m3rec.errors import StructuredOutputError
+from m3rec.llm.base import ChatMessage, structured
+from m3rec.llm.replay import ReplayBackend
+from tests.replies import raw
+
+ASK = [ChatMessage("system", "profile"), ChatMessage("user", "history")]
+
+
+def test_a_reply_that_never_validates_counts_both_attempts() -> None:
+    wrong = raw("qwen15_traits")  # valid JSON, but item traits, not a profile
+    backend = ReplayBackend([wrong, wrong])
+    with pytest.raises(StructuredOutputError) as caught:
+        structured(backend, ASK, ProfileDraft)
+    usage = caught.value.usage
+    assert usage.calls == 2 == len(backend.requests)
+    # the replay backend counts words: the prompt of each attempt, and each reply
+    prompts = [sum(len(m.content.split()) for m in r["messages"]) for r in backend.requests]
+    assert usage.prompt_tokens == sum(prompts)
+    assert usage.prompt_tokens > 2 * sum(len(m.content.split()) for m in ASK)  # repair turn too
+    assert usage.completion_tokens == 2 * len(wrong.split())
+
+
+def test_a_later_window_that_fails_carries_the_cost_of_the_windows_before() -> None:
+    history = [
+        HistoryEntry(str(i), f"Film {i}", 4.0, 978393600 + i) for i in range(WINDOW_SIZE + 5)
+    ]
+    wrong = raw("qwen15_traits")
+    backend = ReplayBackend([raw("qwen15_constrained"), wrong, wrong])
+    with pytest.raises(StructuredOutputError) as caught:
+        extract_profile(backend, "u", history, model_name="m")
+    usage = caught.value.usage
+    assert usage.calls == 3 == len(backend.requests)
+    assert usage.completion_tokens == len(raw("qwen15_constrained").split()) + 2 * len(
+        wrong.split()
+    )
