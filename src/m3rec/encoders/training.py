@@ -19,7 +19,11 @@ from m3rec.ranking.torch_utils import EarlyStopping
 
 @dataclass
 class TrainResult:
-    """What a training run did: epochs run, the best epoch and its validation NDCG@10."""
+    """What a training run did: epochs run, the best epoch and its validation NDCG@10.
+
+    Each `history` entry logs one epoch: loss, `epoch_seconds` (the training steps),
+    `valid_ndcg10` when validated, and `seconds`, the epoch's whole wall time.
+    """
 
     epochs_run: int
     best_epoch: int
@@ -186,6 +190,7 @@ def train_encoder(
         if valid is not None and len(valid.users) and epoch % cfg.eval_every == 0:
             logs["valid_ndcg10"] = valid_ndcg10(encoder, item_text, valid, cfg)
             stop = stopper.check(logs["valid_ndcg10"], epoch, encoder)
+        logs["seconds"] = time.perf_counter() - started  # the whole epoch, validation included
         result.history.append({"epoch": float(epoch), **logs})
         result.epochs_run = epoch
         if on_epoch:
