@@ -84,6 +84,31 @@ class PathSettings(_Section):
         default_factory=_cache_home, description="embedding cache (under embeddings/)"
     )
 
+    @property
+    def embeddings_dir(self) -> Path:
+        """Return the folder of the on-disk embedding cache."""
+        return self.cache_dir / "embeddings"
+
+
+# One torch thread unless asked for more. Weights depend on the thread count (work and sums are
+# split by thread), so the default is a fixed number, not the cores or their load: the same
+# command gives the same weights whatever the core count, cpuset or load, and the BENCHMARKS
+# figures were measured at 1. One thread is also the fastest on shared cores (OpenMP threads
+# that cannot all run spin: SASRec's test took 6 s on 1 thread, 67 s on 2 with a core busy); on
+# 2 idle cores, 2 threads train MOTE about 1.35x faster (22 s against 29 s an ML-1M epoch).
+TORCH_THREADS = 1
+
+
+class TorchSettings(_Section):
+    """How torch trains and scores; results depend on these, so every run records them."""
+
+    threads: int = Field(
+        TORCH_THREADS,
+        ge=1,
+        description="intra-op threads for training and scoring; the weights depend on it, "
+        "the load of the machine does not",
+    )
+
 
 StoreKind = Literal["embedded", "memory"]
 
@@ -111,6 +136,7 @@ class Settings(BaseSettings):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    torch: TorchSettings = Field(default_factory=TorchSettings)
 
     @classmethod
     def settings_customise_sources(

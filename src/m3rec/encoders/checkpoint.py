@@ -14,6 +14,7 @@ import torch
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import CheckpointError
 from m3rec.encoders.text import MODEL_NAME, texts_key
+from m3rec.settings import TORCH_THREADS
 
 FORMAT = "m3rec-mote/1"
 
@@ -92,7 +93,7 @@ def load_checkpoint(path: Path, expected: Fingerprint | None = None) -> Checkpoi
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError("not a MOTE checkpoint")
         ckpt = Checkpoint(
-            MoteConfig.model_validate(payload["config"]),
+            MoteConfig.model_validate(_upgrade_config(payload["config"])),
             dict(payload["weights"]),
             Fingerprint(**payload["fingerprint"]),
             dict(payload["metrics"]),
@@ -105,6 +106,14 @@ def load_checkpoint(path: Path, expected: Fingerprint | None = None) -> Checkpoi
     if expected is not None:
         check_fingerprint(path, ckpt.fingerprint, expected)
     return ckpt
+
+
+def _upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    # Checkpoints written before the [torch] threads setting recorded threads=None ("all cores"
+    # at training time, unknown now); they score on the default thread count.
+    if config.get("threads", TORCH_THREADS) is None:
+        return {**config, "threads": TORCH_THREADS}
+    return config
 
 
 def check_fingerprint(path: Path, found: Fingerprint, expected: Fingerprint) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from m3rec.ranking.contract import ModelConfig
+from m3rec.settings import TORCH_THREADS
 
 
 class MoteConfig(ModelConfig):
@@ -47,7 +48,9 @@ class MoteConfig(ModelConfig):
     )
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
     eval_every: int = Field(default=1, ge=1)
-    threads: int | None = Field(
-        default=None, ge=1, description="torch threads; None: $M3REC_TORCH_THREADS or all cores"
+    threads: int = Field(
+        default=TORCH_THREADS,
+        ge=1,
+        description="torch threads (the [torch] threads setting); results depend on it",
     )
     device: Literal["cpu", "cuda"] = "cpu"

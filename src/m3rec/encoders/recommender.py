@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -14,7 +16,7 @@ from m3rec.encoders.mote import MoteEncoder, score_histories
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
 from m3rec.ranking.contract import EpochCallback, Recommender, TrainData
-from m3rec.ranking.torch_utils import setup_torch
+from m3rec.ranking.torch_utils import setup_torch, use_threads
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -38,12 +40,21 @@ class MoteRecommender(Recommender):
     name = "mote"
     config_class = MoteConfig
     is_baseline = False
+    embeds_text: ClassVar[bool] = True  # the harness hands it the embedding cache folder
 
     def __init__(
-        self, config: MoteConfig | None = None, *, embed: Embed | None = None, **overrides: Any
+        self,
+        config: MoteConfig | None = None,
+        *,
+        embed: Embed | None = None,
+        cache_dir: Path | None = None,
+        **overrides: Any,
     ) -> None:
+        """Configure MOTE; item texts are embedded by EMBED, else by all-MiniLM-L6-v2 with its
+        vectors cached in CACHE_DIR (settings.paths.embeddings_dir; None: not cached)."""
         super().__init__(config, **overrides)
         self._embed = embed
+        self.cache_dir = cache_dir
 
     @property
     def cfg(self) -> MoteConfig:
@@ -70,7 +81,7 @@ class MoteRecommender(Recommender):
         """Embed the item texts (cached on disk), then train the encoder with InfoNCE."""
         cfg = self.cfg
         check_device(cfg.device)
-        gen = setup_torch(cfg.seed, cfg.threads)
+        gen = setup_torch(cfg.seed, cfg.threads, cfg.device)
         text = self.embed_items(item_inputs(data.item_texts, self._traits(data.item_traits)))
         self.item_text = torch.as_tensor(text, device=cfg.device)
         self.encoder = self.build(data.n_users, data.n_items, text.shape[1])
@@ -93,7 +104,7 @@ class MoteRecommender(Recommender):
         if self._embed is None:
             from m3rec.encoders.text import embed_texts
 
-            self._embed = embed_texts
+            self._embed = partial(embed_texts, cache_dir=self.cache_dir)
         return np.asarray(self._embed(list(texts)), dtype=np.float32)
 
     def load_trained(self, encoder: MoteEncoder, item_text: torch.Tensor) -> None:
@@ -163,9 +174,19 @@ class MoteRecommender(Recommender):
         *,
         item_traits: list[str] | None = None,
         embed: Embed | None = None,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> MoteRecommender:
-        """Rebuild a fitted model from a checkpoint (check its fingerprint first)."""
-        model = cls(ckpt.config, embed=embed)
+        """Rebuild a fitted model from a checkpoint (check its fingerprint first).
+
+        It scores on THREADS torch threads (settings.torch.threads), else on the threads it
+        was trained on; item texts are embedded as in __init__.
+        """
+        config = (
+            ckpt.config if threads is None else ckpt.config.model_copy(update={"threads": threads})
+        )
+        model = cls(config, embed=embed, cache_dir=cache_dir)
+        use_threads(model.cfg.threads, deterministic=model.cfg.device == "cpu")
         text = model.embed_items(item_inputs(item_texts, model._traits(item_traits)))
         fp = ckpt.fingerprint
         encoder = model.build(fp.n_users, fp.n_items, text.shape[1])

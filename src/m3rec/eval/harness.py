@@ -7,6 +7,7 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from m3rec.data.splits import (
 )
 from m3rec.eval.baselines import build_model, model_class
 from m3rec.ranking.candidates import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
-from m3rec.ranking.contract import EpochCallback, Recommender
+from m3rec.ranking.contract import EpochCallback, ModelConfig, Recommender
 from m3rec.ranking.metrics import (
     METRICS,
     metrics_from_ranks,
@@ -30,6 +31,7 @@ from m3rec.ranking.metrics import (
     target_ranks,
 )
 from m3rec.ranking.training_data import VALID_USERS, train_data
+from m3rec.settings import TORCH_THREADS
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class EvalSettings:
     valid_users: int = VALID_USERS
     batch_size: int = 256
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    torch_threads: int = TORCH_THREADS  # settings.torch.threads; a model's `threads` override wins
+    cache_dir: Path | None = None  # settings.paths.embeddings_dir; None: embeddings not cached
 
     def __post_init__(self) -> None:
         bad = [p for p in self.protocols if p not in PROTOCOLS]
@@ -64,14 +68,32 @@ class EvalSettings:
             raise ValueError("seeds must be at least 1")
         if self.users is not None and self.users < 1:
             raise ValueError("users must be at least 1")
+        if self.torch_threads < 1:
+            raise ValueError("torch threads must be at least 1")
         for name in self.models:
-            config_class = model_class(name).config_class  # KeyError for an unknown model
             try:
-                config_class.model_validate(self.overrides.get(name, {}))
+                self.model_config(name)  # KeyError for an unknown model
             except pydantic.ValidationError as e:
                 err = e.errors()[0]
                 where = ".".join(str(x) for x in err["loc"])
                 raise ValueError(f"invalid setting {name}.{where}: {err['msg']}") from None
+
+    def model_overrides(self, name: str) -> dict[str, Any]:
+        """Return the config values model NAME runs with beside its defaults: torch threads
+        from the settings, then the --set overrides (which win)."""
+        fields = model_class(name).config_class.model_fields
+        threads = {"threads": self.torch_threads} if "threads" in fields else {}
+        return {**threads, **self.overrides.get(name, {})}
+
+    def model_config(self, name: str) -> ModelConfig:
+        """Return the full configuration model NAME runs with (seed 0; each run sets its own)."""
+        return model_class(name).config_class.model_validate(self.model_overrides(name))
+
+    def build(self, name: str, seed: int) -> Recommender:
+        """Return model NAME for SEED with these settings (threads, overrides, cache folder)."""
+        embeds = getattr(model_class(name), "embeds_text", False)
+        extra = {"cache_dir": self.cache_dir} if embeds else {}
+        return build_model(name, seed, **extra, **self.model_overrides(name))
 
 
 @dataclass
@@ -165,6 +187,11 @@ class EvaluationResult:
                 "users": s.users,
                 "cold_users": s.cold_users,
                 "n_negatives": s.n_negatives,
+                "valid_users": s.valid_users,
+                "torch_threads": s.torch_threads,
+                "model_configs": {
+                    m: s.model_config(m).model_dump(mode="json", exclude={"seed"}) for m in s.models
+                },
             },
             "results": self.rows(),
         }
@@ -270,9 +297,7 @@ def run_evaluation(
 ) -> EvaluationResult:
     """Fit and score every model for every cold_k and seed; return all per-user metrics."""
     notify = progress or (lambda event, info: None)
-    factory = model_factory or (
-        lambda name, seed: build_model(name, seed, **settings.overrides.get(name, {}))
-    )
+    factory = model_factory or settings.build
     records: list[RunRecord] = []
     total = len(settings.cold_ks) * settings.seeds * len(settings.models)
     for cold_k in settings.cold_ks:

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from m3rec.ranking.contract import available_threads
-
 logger = logging.getLogger(__name__)
 
 
-def torch_threads() -> int:
-    """Return $M3REC_TORCH_THREADS, else the cores this process may use.
+def use_threads(threads: int, *, deterministic: bool = True) -> None:
+    """Run torch's CPU ops on THREADS intra-op threads, with kernels that add in a fixed order.
 
-    On a machine whose cores are busy with other work, one thread is often much faster than
-    several: OpenMP threads spin waiting for each other when they cannot all run.
+    With two threads or more, some CPU kernels add floats in whatever order the threads get
+    there: the backward of `x[index]` with repeated indices (MOTE's item gather, the baselines'
+    embedding lookups) uses atomic adds, so two runs of one command differed by about 1e-7, and
+    more often the busier the cores. Deterministic mode runs those kernels in order; its other
+    effect, filling new tensors with NaN to catch reads of uninitialised memory, only costs time
+    and stays off. On CUDA (DETERMINISTIC False) it would refuse cuBLAS without an environment
+    variable set before CUDA starts, so GPU runs are not bitwise reproducible.
     """
-    raw = os.environ.get("M3REC_TORCH_THREADS", "").strip()
-    return max(1, int(raw)) if raw.isdigit() else available_threads()
-
-
-def setup_torch(seed: int, threads: int | None = None) -> torch.Generator:
-    """Set torch's thread count and return a generator seeded with `seed` (no global RNG)."""
-    threads = threads or torch_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
+
+
+def setup_torch(seed: int, threads: int, device: str = "cpu") -> torch.Generator:
+    """Use THREADS deterministic threads; return a generator seeded with SEED (no global RNG)."""
+    use_threads(threads, deterministic=device == "cpu")
     gen = torch.Generator()
     gen.manual_seed(seed)
     return gen

@@ -17,6 +17,7 @@ from m3rec.ranking.contract import (
     ndcg10_on,
 )
 from m3rec.ranking.torch_utils import EarlyStopping, setup_torch
+from m3rec.settings import TORCH_THREADS
 
 
 class LightGCNConfig(ModelConfig):
@@ -30,8 +31,10 @@ class LightGCNConfig(ModelConfig):
     reg: float = Field(default=1e-4, ge=0, description="L2 on the batch's layer-0 embeddings")
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
     eval_every: int = Field(default=2, ge=1)
-    threads: int | None = Field(
-        default=None, ge=1, description="torch threads; None: $M3REC_TORCH_THREADS or all cores"
+    threads: int = Field(
+        default=TORCH_THREADS,
+        ge=1,
+        description="torch threads (the [torch] threads setting); results depend on it",
     )
 
 

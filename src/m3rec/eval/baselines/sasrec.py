@@ -18,6 +18,7 @@ from m3rec.ranking.contract import (
     ndcg10_on,
 )
 from m3rec.ranking.torch_utils import EarlyStopping, setup_torch
+from m3rec.settings import TORCH_THREADS
 
 
 class SASRecConfig(ModelConfig):
@@ -35,8 +36,10 @@ class SASRecConfig(ModelConfig):
     lr: float = Field(default=2e-3, gt=0)
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
     eval_every: int = Field(default=2, ge=1)
-    threads: int | None = Field(
-        default=None, ge=1, description="torch threads; None: $M3REC_TORCH_THREADS or all cores"
+    threads: int = Field(
+        default=TORCH_THREADS,
+        ge=1,
+        description="torch threads (the [torch] threads setting); results depend on it",
     )
     ce_negatives: int | None = Field(
         default=512,

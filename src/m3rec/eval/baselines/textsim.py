@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Self
+from functools import partial
+from pathlib import Path
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -19,23 +21,27 @@ class TextSim(Recommender):
 
     name = "textsim"
     config_class = TextSimConfig
+    embeds_text: ClassVar[bool] = True  # the harness hands it the embedding cache folder
 
     def __init__(
         self,
         config: TextSimConfig | None = None,
         *,
         embed: Callable[[list[str]], np.ndarray] | None = None,
+        cache_dir: Path | None = None,
         **overrides: object,
     ) -> None:
+        """Embed with EMBED, else with all-MiniLM-L6-v2 cached in CACHE_DIR (None: no cache)."""
         super().__init__(config, **overrides)
         self._embed = embed
+        self.cache_dir = cache_dir
 
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
-        """Embed every item's text once (cached on disk by the encoder helper)."""
+        """Embed every item's text once (cached on disk in the cache folder, if given)."""
         if self._embed is None:
             from m3rec.encoders.text import embed_texts
 
-            self._embed = embed_texts
+            self._embed = partial(embed_texts, cache_dir=self.cache_dir)
         vectors = np.asarray(self._embed(list(data.item_texts)), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors = vectors / np.where(norms > 0, norms, 1.0)
