@@ -5,6 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -c constraints.txt
 DEFAULT_MODEL ?= qwen2.5-1.5b
+# llama-cpp-python compiles from source. A native build (-march=native) on a CPU with AMX (Intel
+# Sapphire Rapids and later) segfaults on the first batched prompt, so x86-64 gets a portable AVX2
+# build; set LLAMA_CMAKE_ARGS to choose your own (e.g. the CUDA flags in the README).
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
+else
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+endif
 
 .PHONY: install demo test test-fast lint models clean
 
@@ -17,6 +25,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
 	# torch first, pinned, so no resolver step ever reaches for a multi-GB CUDA build
 	$(PIP) torch==2.13.0
+	# --no-cache-dir: pip caches wheels by source, not by CMAKE_ARGS, so a cached build made with
+	# other flags would be reused silently
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) --no-cache-dir --no-deps llama-cpp-python==0.3.36
 	$(PIP) -e '.[dev]'
 	touch $@
 
