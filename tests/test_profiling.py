@@ -1,6 +1,5 @@
 """Batch profiling: resume, no double work, per-user failures, and the CLI over a real HTTP wire."""
 
-
 import pytest
 from typer.testing import CliRunner
 

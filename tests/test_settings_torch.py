@@ -38,7 +38,7 @@ def test_embeddings_are_cached_under_the_cache_dir(monkeypatch: pytest.MonkeyPat
 
 # Settings reads the environment; the text encoder sets Hugging Face's own variables; llama.cpp's
 # thread default follows the load average, which changes only its speed (and is reported).
-MAY_READ_ENVIRONMENT = {"settings.py", "encoders/text.py", "llm/llamacpp.py"}
+MAY_READ_ENVIRONMENT = {"settings.py", "embeddings.py", "llm/llamacpp.py"}
 
 
 def test_no_other_module_reads_the_environment() -> None:

@@ -20,12 +20,13 @@ import numpy as np
 
 from m3rec.agents.notes import notes_by_user_index
 from m3rec.data import index_dataset, leave_one_out, load_dataset
+from m3rec.data.histories import evaluation_window
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.eval.harness import EvalSettings, rank_users
 from m3rec.ranking.candidates import sampled_candidates
 from m3rec.ranking.metrics import metrics_from_ranks, paired_test, target_ranks
 from m3rec.ranking.training_data import train_data
-from m3rec.settings import StoreSettings
+from m3rec.settings import StoreSettings, load_settings
 from m3rec.store import open_store
 
 GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -66,13 +67,17 @@ def main() -> None:
     )
     split = leave_one_out(data, args.cold_k, cold)
     settings = EvalSettings(models=())
+    cache_dir = load_settings().paths.embeddings_dir
     tune = tune[split.valid_target[tune] >= 0]
-    tune_hists = [split.valid_history[u][-args.cold_k :] for u in tune]
+    tune_hists = [
+        data.sequences[u][evaluation_window(len(data.sequences[u]), "valid", args.cold_k)]
+        for u in tune
+    ]
     report: dict = {"dataset": data.name, "cold_k": args.cold_k, "grid": GRID, "seeds": []}
     base_all, notes_all = [], []
     for seed in range(args.seeds):
         started = time.perf_counter()
-        model = MoteRecommender(seed=seed, **overrides).fit(
+        model = MoteRecommender(seed=seed, cache_dir=cache_dir, **overrides).fit(
             train_data(
                 data,
                 split,

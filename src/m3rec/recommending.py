@@ -50,7 +50,12 @@ def recommend(
 
     rule = HistoryRule(n_items=n_items)
     history = rule.history(dataset, user_id)
-    scorer = MoteScorer.load(checkpoint, dataset)
+    scorer = MoteScorer.load(
+        checkpoint,
+        dataset,
+        cache_dir=settings.paths.embeddings_dir,
+        threads=settings.torch.threads,
+    )
     deps = Deps(
         store=open_store(settings.store, flag=store_flag),
         model_id=model_identity(settings),

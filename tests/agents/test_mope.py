@@ -22,7 +22,7 @@ from m3rec.agents.mope import (
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.histories import product_history
 from m3rec.llm.replay import ReplayBackend
-from tests.replies import raw, recorded
+from tests.replies import recorded
 
 
 @pytest.fixture(scope="module")

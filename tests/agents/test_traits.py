@@ -1,7 +1,5 @@
 """Item traits from metadata and from a recorded LLM batch, cached in a real Chroma store."""
 
-
-
 from m3rec.agents.traits import distil_traits, llm_traits
 from m3rec.data import Item, bundled_catalogue_path, load_dataset
 from m3rec.data.traits import metadata_traits

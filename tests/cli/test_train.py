@@ -23,7 +23,7 @@ def invoke(*args: str):
 
 
 def test_train_writes_a_checkpoint_that_matches_its_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("M3REC_TORCH_THREADS", "1")
+    monkeypatch.setenv("M3REC_TORCH__THREADS", "1")
     out = tmp_path / "mote.pt"
     result = invoke(
         "--data", str(BEAUTY), "--epochs", "2", "--dim", "8", "--out", str(out), "--json"

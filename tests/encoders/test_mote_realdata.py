@@ -10,8 +10,8 @@ from m3rec.data import Dataset, index_dataset, leave_one_out, load_dataset
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.eval.baselines import build_model
 from m3rec.eval.harness import EvalSettings
-from m3rec.ranking.training_data import train_data
 from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
+from m3rec.ranking.training_data import train_data
 from tests.encoders.helpers import SHARED
 
 pytestmark = pytest.mark.realdata

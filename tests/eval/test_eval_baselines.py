@@ -12,9 +12,9 @@ import pytest
 from m3rec.data import leave_one_out
 from m3rec.eval.baselines import BASELINES, build_model
 from m3rec.eval.harness import EvalSettings, rank_users
-from m3rec.ranking.training_data import train_data
-from m3rec.ranking.metrics import metrics_from_ranks
 from m3rec.ranking.candidates import sampled_candidates
+from m3rec.ranking.metrics import metrics_from_ranks
+from m3rec.ranking.training_data import train_data
 
 
 def bag_of_words(texts: list[str]) -> np.ndarray:
@@ -210,7 +210,7 @@ def test_every_baseline_has_a_contract_test():
 
 
 def test_textsim_with_the_real_sentence_encoder(tmp_path, topics):
-    from m3rec.encoders.text import embed_texts
+    from m3rec.embeddings import embed_texts
     from m3rec.eval.baselines.textsim import TextSim
 
     split = leave_one_out(topics)

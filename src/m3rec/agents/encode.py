@@ -24,8 +24,19 @@ class MoteScorer:
         self.known: dict[int, np.ndarray] = {}  # each known user's items: never recommended
 
     @classmethod
-    def load(cls, checkpoint: Path, dataset: Dataset) -> MoteScorer:
-        """Load CHECKPOINT; refuse it unless it was trained on DATASET (one-line error)."""
+    def load(
+        cls,
+        checkpoint: Path,
+        dataset: Dataset,
+        *,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> MoteScorer:
+        """Load CHECKPOINT; refuse it unless it was trained on DATASET (one-line error).
+
+        Item texts are embedded through the cache in CACHE_DIR (settings.paths.embeddings_dir);
+        scoring runs on THREADS torch threads (settings.torch.threads).
+        """
         from m3rec.data.traits import metadata_trait_texts
         from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
         from m3rec.encoders.recommender import MoteRecommender
@@ -37,7 +48,9 @@ class MoteScorer:
         ckpt = load_checkpoint(checkpoint, expected)
 
         traits = metadata_trait_texts(indexed.items)
-        model = MoteRecommender.from_checkpoint(ckpt, indexed.item_texts, item_traits=traits)
+        model = MoteRecommender.from_checkpoint(
+            ckpt, indexed.item_texts, item_traits=traits, cache_dir=cache_dir, threads=threads
+        )
         scorer = cls(model, indexed.item_ids, indexed.user_ids)
         scorer.known = dict(enumerate(indexed.sequences))
         return scorer

@@ -115,8 +115,7 @@ def extract_profile(
             exc.usage.include(usage)  # the windows before cost calls too
             raise
         first_try_valid &= not result.repaired
-        for field in ("calls", "prompt_tokens", "completion_tokens", "seconds"):
-            setattr(usage, field, getattr(usage, field) + getattr(result.usage, field))
+        usage.include(result.usage)
         drafts.append(build_profile(user_id, window, result.value, prompt.id, model_name))
     profile = drafts[0] if len(drafts) == 1 else merge_windows(drafts)
     return ProfileOutcome(

@@ -17,6 +17,7 @@ from m3rec.llm.base import LLMBackend, structured
 LLM_BATCH = 8
 _MAX_TEXT = 240
 
+
 class ItemTraitsDraft(BaseModel):
     """Traits of one item as the LLM writes them."""
 

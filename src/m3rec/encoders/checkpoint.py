@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from m3rec.embeddings import MODEL_NAME, texts_key
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import CheckpointError
-from m3rec.encoders.text import MODEL_NAME, texts_key
 from m3rec.settings import TORCH_THREADS
 
 FORMAT = "m3rec-mote/1"

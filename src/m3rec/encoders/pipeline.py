@@ -97,7 +97,7 @@ def train_mote(
 
     CACHE_DIR holds the item-text embeddings; ON_EMBED and ON_EPOCH report progress.
     """
-    from m3rec.encoders.text import embed_texts
+    from m3rec.embeddings import embed_texts
 
     embed = partial(embed_texts, cache_dir=cache_dir, on_progress=on_embed)
     model = _mote_model(seed, overrides or {}, embed)

@@ -102,7 +102,7 @@ class MoteRecommender(Recommender):
     def embed_items(self, texts: list[str]) -> np.ndarray:
         """Return the frozen sentence embeddings of item texts."""
         if self._embed is None:
-            from m3rec.encoders.text import embed_texts
+            from m3rec.embeddings import embed_texts
 
             self._embed = partial(embed_texts, cache_dir=self.cache_dir)
         return np.asarray(self._embed(list(texts)), dtype=np.float32)

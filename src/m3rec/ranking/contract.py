@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,14 +109,6 @@ def gather(full_scores: np.ndarray, candidates: np.ndarray | None) -> np.ndarray
         return full_scores
     safe = np.where(candidates >= 0, candidates, 0)
     return np.take_along_axis(full_scores, safe, axis=1)
-
-
-def available_threads() -> int:
-    """Return the CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def ndcg10_on(model: Recommender, cases: EvalCases, batch_size: int = 512) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from m3rec.encoders.text import load_text_encoder
+from m3rec.embeddings import load_text_encoder
 
 EMBEDDING_NAME = "m3rec_minilm_l6_v2"
 

@@ -39,7 +39,7 @@ class TextSim(Recommender):
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
         """Embed every item's text once (cached on disk in the cache folder, if given)."""
         if self._embed is None:
-            from m3rec.encoders.text import embed_texts
+            from m3rec.embeddings import embed_texts
 
             self._embed = partial(embed_texts, cache_dir=self.cache_dir)
         vectors = np.asarray(self._embed(list(data.item_texts)), dtype=np.float32)
