@@ -30,11 +30,7 @@ def _note_record(m: Motivation) -> NoteRecord:
 def profile_notes(profile: MotivationProfile) -> list[str]:
     """Return a profile's notes in the order MOTE reads them: oldest and weakest first, so the
     freshest, strongest motivation comes last (the order the store returns them in)."""
-    return [n.text for n in sorted(motivation_notes(profile), key=_freshness)]
-
-
-def _freshness(note: NoteRecord) -> tuple[str, float, str]:
-    return (note.last_seen, note.strength, note.text)
+    return [n.text for n in sorted(motivation_notes(profile), key=NoteRecord.freshness)]
 
 
 def notes_by_user_index(

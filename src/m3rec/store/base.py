@@ -33,25 +33,19 @@ class NoteRecord:
     first_seen: str
     last_seen: str
 
-
-@dataclass(frozen=True)
-class StoredNote:
-    """A motivation note as stored, with the profile it belongs to."""
-
-    user_id: str
-    profile_key: str
-    rank: int
-    text: str
-    label: str
-    strength: float
-    evidence: tuple[str, ...]
-    first_seen: str
-    last_seen: str
-    distance: float | None = None  # set by a similarity search
-
     def freshness(self) -> tuple[str, float, str]:
         """Return the order MOTE reads notes in: by last_seen, then weakest first, then text."""
         return (self.last_seen, self.strength, self.text)
+
+
+@dataclass(frozen=True)
+class StoredNote(NoteRecord):
+    """A motivation note as stored, with the profile it belongs to."""
+
+    user_id: str = ""
+    profile_key: str = ""
+    rank: int = 0
+    distance: float | None = None  # set by a similarity search
 
 
 class MotivationStore(Protocol):
