@@ -119,9 +119,9 @@ def evaluate(
     Each model is fitted and scored for every cold-start cut and seed; the results (mean, std
     and a paired test against the best baseline) go to --out and to stdout.
     """
-    from m3rec.data import index_dataset
-    from m3rec.eval.harness import EvalSettings, run_evaluation
-    from m3rec.eval.report import markdown_table, write_per_user, write_report
+    from m3rec.eval.harness import EvalSettings
+    from m3rec.eval.report import markdown_table
+    from m3rec.eval.run import evaluate_dataset
 
     protocols = (
         ("sampled", "full")
@@ -146,16 +146,13 @@ def evaluate(
     dataset = load_data(data, data_format)
     try:
         with FitProgress() as progress:
-            result = run_evaluation(index_dataset(dataset), plan, progress.on_event)
+            report = evaluate_dataset(dataset, plan, out, progress.on_event)
     except ValueError as e:  # data too small for the protocol, an invalid model setting
         fail(str(e))
-    doc = {**result.to_json(), "load_report": dataset.load_report.as_dict()}
-    try:
-        paths = [*write_report(doc, out), write_per_user(result, out)]
     except OSError as e:
         fail(f"cannot write results to {out}: {e.strerror}; choose a writable --out")
     if as_json:
-        print_json(doc)
+        print_json(report.doc)
     else:
-        typer.echo(markdown_table(doc))
-        typer.echo("wrote " + ", ".join(str(p) for p in paths))
+        typer.echo(markdown_table(report.doc))
+        typer.echo("wrote " + ", ".join(str(p) for p in report.paths))
