@@ -126,14 +126,12 @@ def profile(
             on_progress=advance,
         )
     if user is not None:
-        _show_one(dataset, user, summary, settings, as_json)
+        _show_one(dataset, user, summary, as_json)
     else:
         _show_batch(summary, as_json)
 
 
-def _show_one(
-    dataset: Dataset, user: str, summary: BatchSummary, settings: Settings, as_json: bool
-) -> None:
+def _show_one(dataset: Dataset, user: str, summary: BatchSummary, as_json: bool) -> None:
     if summary.failed:
         fail(f"user {user}: {summary.failures[0]['error']}")
     result = summary.results[user]
