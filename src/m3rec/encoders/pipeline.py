@@ -53,6 +53,7 @@ class TrainOutcome:
             "users": self.users,
             "items": self.items,
             "device": self.config.device,
+            "torch_threads": self.config.threads,
             "seed": self.seed,
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
