@@ -1,13 +1,14 @@
 """Everything the CLI shows: JSON on stdout, tables on stdout, progress on stderr.
 
-Progress (bars with counts, spinners with elapsed time) always goes to stderr, so `--json` stdout
-stays one JSON document. When stderr is not a terminal (a log file, a test) fits log a few plain
-lines instead of a live bar, and spinners stay silent.
+Progress (bars with counts, spinners with elapsed time and the LLM's tokens) always goes to
+stderr, so `--json` stdout stays one JSON document. When stderr is not a terminal (a log file, a
+test) bars log a few plain lines instead of a live bar, and spinners stay silent.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,13 +21,18 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from m3rec.llm.meter import METER, MeterReading
 
 if TYPE_CHECKING:
     from m3rec.data import Dataset, LoadReport
@@ -64,10 +70,37 @@ def progress_bar(*, in_bytes: bool = False) -> Progress:
     )
 
 
+class TokensColumn(ProgressColumn):
+    """The tokens the LLM read and wrote since the spinner started, and how fast it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = METER.snapshot()
+        self._writing_since: tuple[float, int] | None = None
+
+    def render(self, task: Task) -> Text:
+        """Show the prompt being read, then the tokens generated and their rate."""
+        done = METER.snapshot().since(self.start)
+        return Text(self.describe(done, time.monotonic()), style="progress.data.speed")
+
+    def describe(self, done: MeterReading, now: float) -> str:
+        """Say what DONE amounts to at NOW (monotonic seconds)."""
+        if done.generated_tokens == 0:
+            return f"· reading {done.prompt_tokens:,} prompt tokens" if done.prompt_tokens else ""
+        if self._writing_since is None:
+            self._writing_since = (now, done.generated_tokens)
+        since, first = self._writing_since
+        said = f"· {done.generated_tokens:,} tokens generated"
+        if now - since >= 1.0:  # the rate of generation, not of loading and reading the prompt
+            said += f" ({(done.generated_tokens - first) / (now - since):.1f} tok/s)"
+        return said
+
+
 @contextmanager
 def spinner(message: str) -> Iterator[None]:
-    """Show MESSAGE with a spinner and the elapsed time on stderr while the block runs (on a
-    terminal only: a log gains nothing from a spinner, and an error stays the one line)."""
+    """Show MESSAGE with a spinner, the elapsed time and the LLM's tokens on stderr while the
+    block runs (on a terminal only: a log gains nothing from a spinner, and an error stays the
+    one line)."""
     if not err_console.is_terminal:
         yield
         return
@@ -75,6 +108,7 @@ def spinner(message: str) -> Iterator[None]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
+        TokensColumn(),
         console=err_console,
         transient=True,
     ) as live:

@@ -7,11 +7,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.base import ChatMessage, Completion, require_text
+from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class LlamaCppBackend:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self._lock = threading.Lock()
+        self._live = [0, 0]  # calls and tokens of the current request already given to METER
         try:
             with _quiet_stderr():
                 self._llama = Llama(
@@ -96,6 +99,27 @@ class LlamaCppBackend:
                 f"llama.cpp could not load {model_path} ({exc}): "
                 "run `m3rec models verify NAME` or pull the model again with --force"
             ) from None
+        self._llama.generate = self._metered(self._llama.generate)  # type: ignore[method-assign,assignment]
+
+    def _metered(self, generate: Callable[..., Iterator[int]]) -> Callable[..., Iterator[int]]:
+        """Wrap Llama.generate, which the completion calls consume token by token, to count each
+        token on METER as the completion keeps it; the call itself is unchanged.
+
+        Not stream=True: its chunks carry no usage and merge the tokens of a split UTF-8
+        character, so its counts would be guesses; this way the reply is the same call as ever.
+        """
+
+        def metered(tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
+            METER.add_prompt(len(tokens))
+            self._live[0] += 1
+            for token in generate(tokens, *args, **kwargs):
+                yield token
+                # Resumed: the completion kept TOKEN and asks for the next. It stops at an
+                # end-of-generation token without keeping it, so that one is never counted.
+                METER.add_generated(1)
+                self._live[1] += 1
+
+        return metered
 
     def complete(
         self,
@@ -114,19 +138,27 @@ class LlamaCppBackend:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         started = time.perf_counter()
         with self._lock:
+            self._live = [0, 0]
             try:
                 reply: Any = self._llama.create_chat_completion(**kwargs)
             except ValueError as exc:  # prompt longer than the context window
                 raise LLMError(f"llama.cpp refused the request ({exc}): raise llm.n_ctx") from None
+            live_calls, live_generated = self._live
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}
-        return Completion(
+        completion = Completion(
             text=require_text(choice["message"].get("content"), self.name),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=time.perf_counter() - started,
             finish_reason=choice.get("finish_reason"),
         )
+        # The last token kept under max_tokens or a stop string is not counted live: settle on
+        # the reply's own counts.
+        if not live_calls:
+            METER.add_prompt(completion.prompt_tokens)
+        METER.add_generated(completion.completion_tokens - live_generated)
+        return completion
 
     def describe(self) -> dict[str, Any]:
         """Return the model file, threads and GPU offload of this backend."""

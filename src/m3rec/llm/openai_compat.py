@@ -9,6 +9,7 @@ from typing import Any
 
 from m3rec.errors import LLMAuthError, LLMError, LLMResponseError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, Completion, require_text
+from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +105,16 @@ class OpenAICompatBackend:
         choice = reply.choices[0]
         text = _tool_arguments(choice) if mode == "tool" else choice.message.content
         usage = reply.usage
-        return Completion(
+        completion = Completion(
             text=require_text(text, self.name),
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             seconds=time.perf_counter() - started,
             finish_reason=choice.finish_reason,
         )
+        METER.add_prompt(completion.prompt_tokens)
+        METER.add_generated(completion.completion_tokens)
+        return completion
 
     def _request_kwargs(
         self,

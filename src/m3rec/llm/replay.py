@@ -9,6 +9,7 @@ from typing import Any
 
 from m3rec.errors import LLMError
 from m3rec.llm.base import ChatMessage, Completion
+from m3rec.llm.meter import METER
 
 
 class ReplayBackend:
@@ -40,12 +41,15 @@ class ReplayBackend:
         if not self._replies:
             raise LLMError("the replay backend has no recorded reply left")
         text = self._replies.pop(0)
-        return Completion(
+        completion = Completion(
             text=text,
             prompt_tokens=sum(len(m.content.split()) for m in messages),
             completion_tokens=len(text.split()),
             seconds=0.0,
         )
+        METER.add_prompt(completion.prompt_tokens)
+        METER.add_generated(completion.completion_tokens)
+        return completion
 
     def describe(self) -> dict[str, Any]:
         """Describe the replay backend."""
