@@ -36,10 +36,12 @@ class BatchSummary:
     cited_evidence: int = 0
     dropped_evidence: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
+    users: list[dict[str, str]] = field(default_factory=list)  # each user: key and outcome
     results: dict[str, ProfileResult] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the summary as JSON-ready data, rounded (counts only, not the profiles)."""
+        """Return the summary as JSON-ready data, rounded: the counts, and each user's profile
+        key and outcome (profiled, cached or failed), not the profiles themselves."""
         data = {k: v for k, v in asdict(self).items() if k != "results"}
         data["seconds"] = round(self.seconds, 2)
         return data
@@ -119,6 +121,8 @@ def run_profiles(
                     _collect(future, pending.pop(future), summary, on_progress, queue, pending)
     finally:
         backend.close()
+        position = {u: i for i, u in enumerate(users)}
+        summary.users.sort(key=lambda row: position[row["user_id"]])
         summary.seconds = time.perf_counter() - started
     return summary
 
@@ -141,11 +145,14 @@ def _collect(
     except ProfileFailure as exc:
         summary.failed += 1
         summary.failures.append({"user_id": user, "error": str(exc)})
+        summary.users.append({"user_id": user, "key": exc.key, "outcome": "failed"})
         summary.count(exc.usage)
         if on_progress:
             on_progress(user, "failed")
         return
     summary.results[user] = result
+    outcome = "cached" if result.source == "store" else "profiled"
+    summary.users.append({"user_id": user, "key": result.key, "outcome": outcome})
     if result.source == "store":
         summary.cache_hits += 1
     else:
@@ -155,4 +162,4 @@ def _collect(
         summary.cited_evidence += result.profile.cited_evidence
         summary.dropped_evidence += result.profile.dropped_evidence
     if on_progress:
-        on_progress(user, "cached" if result.source == "store" else "profiled")
+        on_progress(user, outcome)

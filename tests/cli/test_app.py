@@ -45,7 +45,8 @@ def test_every_command_is_listed_with_a_whole_sentence() -> None:
     assert result.exit_code == 0, result.output
     names = {name.split()[0] for name, _ in commands()}
     assert names == {"doctor", "demo", "profile", "traits", "train", "evaluate", "recommend"} | {
-        "models"
+        "models",
+        "profiles",
     }
     listed = result.stdout.split("Commands:")[1]
     for name in names:

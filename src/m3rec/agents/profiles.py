@@ -39,9 +39,9 @@ class ProfileResult:
 class ProfileFailure(LLMError):
     """The LLM could not write a valid profile for a user; the failure is recorded in the store."""
 
-    def __init__(self, message: str, *, usage: Usage) -> None:
+    def __init__(self, message: str, *, key: str, usage: Usage) -> None:
         super().__init__(message)
-        self.usage = usage
+        self.key, self.usage = key, usage
 
 
 def profile_user(
@@ -74,7 +74,7 @@ def profile_user(
     except (LLMError, EmptyHistoryError) as exc:
         usage = getattr(exc, "usage", None) or Usage(seconds=time.perf_counter() - started)
         store.record_failure(key, user_id, str(exc), context)
-        raise ProfileFailure(str(exc), usage=usage) from exc
+        raise ProfileFailure(str(exc), key=key, usage=usage) from exc
     meta = save_profile(store, key, outcome, model_id, context)
     return ProfileResult(key, outcome.profile, "llm", outcome.usage, outcome.first_try_valid, meta)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from m3rec.cli import demo, doctor, evaluate, models, profile, recommend, train
+from m3rec.cli import demo, doctor, evaluate, models, profile, profiles, recommend, train
 
 app = typer.Typer(
     name="m3rec",
@@ -41,6 +41,7 @@ def _global(
 
 
 app.add_typer(models.app, name="models")
+app.add_typer(profiles.app, name="profiles")
 app.command("doctor")(doctor.doctor)
 app.command("demo")(demo.demo)
 app.command("profile")(profile.profile)

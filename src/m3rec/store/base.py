@@ -76,7 +76,8 @@ class MotivationStore(Protocol):
         notes: list[NoteRecord],
         meta: dict[str, Any],
     ) -> None:
-        """Store a profile and its notes under KEY; clear any failure recorded for KEY."""
+        """Store a profile and its notes under KEY; clear any failure recorded for KEY. The
+        profile is stamped `created_at` now unless META carries one."""
         ...
 
     def record_failure(

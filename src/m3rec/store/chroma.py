@@ -74,9 +74,12 @@ class ChromaStore:
         notes: list[NoteRecord],
         meta: dict[str, Any],
     ) -> None:
-        """Store a profile and its notes as separate, searchable records; clear any failure."""
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        record = {**_scalars(meta), "user_id": user_id, "created_at": created}
+        """Store a profile and its notes as separate, searchable records; clear any failure.
+
+        META's `created_at` is kept when given (an imported profile keeps its date), else now.
+        """
+        created = meta.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds")
+        record = {**_scalars(meta), "user_id": user_id, "created_at": str(created)}
         record["profile_json"] = json.dumps(profile, default=str)
         self._profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
         if notes:
