@@ -127,3 +127,17 @@ def test_bad_input_is_one_line(dataset, checkpoint, tmp_path) -> None:
     missing = tmp_path / "none.pt"
     result = recommend(*base, "--checkpoint", str(missing), "--user", longest_user(dataset))
     assert result.exit_code == 1 and "no checkpoint at" in result.stderr
+
+
+def test_a_local_model_not_downloaded_still_ranks_and_says_why(
+    dataset, checkpoint, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("M3REC_PATHS__MODEL_DIR", str(tmp_path / "no-models"))
+    result = recommend(
+        "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", longest_user(dataset),
+        "--store", str(tmp_path / "store"), "--model", "qwen2.5-0.5b",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "warning: no profile" in said and "is not downloaded" in said
+    assert "ranking by history alone" in said and "Traceback" not in result.output
