@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from m3rec.files import write_atomically
+
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -76,13 +78,15 @@ def embed_texts(
         ).astype(np.float32)
     if cache is not None:
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, vectors)
-            tmp.replace(cache)
+            write_atomically(cache, lambda tmp: _save_array(tmp, vectors))
         except OSError as e:
             logger.warning("could not write the embedding cache %s: %s", cache, e)
     return vectors
+
+
+def _save_array(path: Path, vectors: np.ndarray) -> None:
+    with path.open("wb") as fh:  # a file object: np.save would add ".npy" to a path
+        np.save(fh, vectors)
 
 
 @contextmanager

@@ -9,7 +9,6 @@ reads them (a benchmark, `recommend`) finds them and calls no LLM.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from m3rec.agents.notes import motivation_notes
 from m3rec.data.errors import DataError
+from m3rec.files import write_atomically
 from m3rec.schemas import MotivationProfile
 from m3rec.store import MotivationStore, StoredProfile
 
@@ -97,9 +97,8 @@ def export_profiles(store: MotivationStore, out: Path, dataset: str | None = Non
     The file is written whole or not at all (a temporary file renamed into place).
     """
     stored = sorted(store.list_profiles(dataset), key=lambda p: (_natural(p.user_id), p.key))
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as fh:
             for p in stored:
                 record = {
@@ -110,9 +109,10 @@ def export_profiles(store: MotivationStore, out: Path, dataset: str | None = Non
                     "meta": p.meta,
                 }
                 fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        tmp.replace(out)
+
+    try:
+        write_atomically(out, write)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(
             f"cannot write {out} ({exc.strerror}): choose a writable --out", path=str(out)
         ) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import torch
 from m3rec.embeddings import MODEL_NAME, texts_key
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import CheckpointError
+from m3rec.files import write_atomically
 from m3rec.settings import TORCH_THREADS
 
 FORMAT = "m3rec-mote/1"
@@ -74,10 +74,7 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         "metrics": dict(ckpt.metrics),
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        write_atomically(path, lambda tmp: torch.save(payload, tmp))
     except OSError as e:
         raise CheckpointError(
             f"cannot write the checkpoint {path}: {e.strerror or e}; choose a writable --out"
