@@ -6,11 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from m3rec.cli.errors import fail, reports_errors
 from m3rec.cli.options import JsonOpt, load_data, store_flag, with_settings
-from m3rec.cli.render import console, item_titles, print_json, print_profile
+from m3rec.cli.render import (
+    console,
+    item_titles,
+    print_json,
+    print_profile,
+    print_profile_rows,
+)
 from m3rec.settings import Settings
 
 app = typer.Typer(
@@ -50,15 +55,7 @@ def profiles_list(
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
-    table = Table()
-    for column in ("user", "dataset", "history", "model", "prompt", "written", "motivations"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        model = row.model_id.rsplit(":", 1)[0] if row.model_id.count(":") > 1 else row.model_id
-        written = row.created_at[:16].replace("T", " ")
-        labels = ", ".join(row.labels)
-        table.add_row(row.user_id, row.dataset, row.rule, model, row.prompt_id, written, labels)
-    console.print(table)
+    print_profile_rows(rows)
     console.print(f"{len(rows)} profile(s) in {settings.store.path}", highlight=False)
 
 

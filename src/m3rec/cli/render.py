@@ -37,6 +37,7 @@ from m3rec.llm.meter import METER, MeterReading
 if TYPE_CHECKING:
     from m3rec.data import Dataset, LoadReport
     from m3rec.llm.base import Usage
+    from m3rec.profile_archive import ProfileRow
     from m3rec.schemas import HistoryEntry, MotivationProfile, ScoredItem
 
 console = Console()
@@ -237,6 +238,19 @@ def print_profile(profile: MotivationProfile, titles: Mapping[str, str]) -> None
     console.print(table)
     console.print(f"[bold]Summary[/bold] {escape(profile.summary)}")
     console.print(f"[bold]Recent shift[/bold] {escape(profile.shift)}")
+
+
+def print_profile_rows(rows: Sequence[ProfileRow]) -> None:
+    """Print stored profiles as a table, one line each (`m3rec profiles list`)."""
+    table = Table()
+    for column in ("user", "dataset", "history", "model", "prompt", "written", "motivations"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        model = row.model_id.rsplit(":", 1)[0] if row.model_id.count(":") > 1 else row.model_id
+        written = row.created_at[:16].replace("T", " ")
+        labels = ", ".join(row.labels)
+        table.add_row(row.user_id, row.dataset, row.rule, model, row.prompt_id, written, labels)
+    console.print(table)
 
 
 def print_profile_origin(
