@@ -9,9 +9,9 @@ import pytest
 
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.errors import DataError
-from m3rec.data.histories import HistoryRule
+from m3rec.data.histories import HistoryRule, describe_rule
 from m3rec.llm.replay import ReplayBackend
-from m3rec.profile_archive import export_profiles, history_rule, import_profiles, profile_rows
+from m3rec.profile_archive import export_profiles, import_profiles, profile_rows
 from m3rec.profiling import run_profiles
 from m3rec.store import memory_store
 from tests.replies import raw
@@ -44,8 +44,8 @@ def test_rows_name_the_history_rule_of_each_profile(catalogue) -> None:  # type:
     assert rows[0].dataset == "ml-latest-small" and rows[0].model_id == "replay"
     assert rows[0].labels and rows[0].prompt_id == "mope/v1"
     assert profile_rows(store, "other-dataset") == []
-    assert history_rule({"stage": "product", "items": 20}) == "product, 20 items"
-    assert history_rule({}) == "unrecorded"
+    assert describe_rule({"stage": "product", "items": 20}) == "product, 20 items"
+    assert describe_rule({}) == "unrecorded"
 
 
 def test_an_export_imported_elsewhere_serves_the_same_profiles(catalogue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

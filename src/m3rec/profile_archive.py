@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from m3rec.agents.notes import motivation_notes
 from m3rec.data.errors import DataError
+from m3rec.data.histories import describe_rule
 from m3rec.files import write_atomically
 from m3rec.schemas import MotivationProfile
 from m3rec.store import MotivationStore, StoredProfile
@@ -52,18 +53,6 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def history_rule(meta: dict[str, Any]) -> str:
-    """Return how a stored profile's history was cut, in words (`product, 20 items`,
-    `test, cold_k 2`); profiles written before the rule was recorded say `unrecorded`."""
-    stage = meta.get("stage")
-    if stage == "product":
-        return f"product, {meta.get('items', '?')} items"
-    if stage in ("test", "valid"):
-        cold_k = int(meta.get("cold_k", 0) or 0)
-        return f"{stage}, cold_k {cold_k}" if cold_k else f"{stage}, whole history"
-    return "unrecorded"
-
-
 def profile_rows(store: MotivationStore, dataset: str | None = None) -> list[ProfileRow]:
     """Return every stored profile (of DATASET when given), by user, then newest first."""
     rows = [_row(p) for p in store.list_profiles(dataset)]
@@ -79,7 +68,7 @@ def _row(stored: StoredProfile) -> ProfileRow:
         key=stored.key,
         user_id=stored.user_id,
         dataset=str(meta.get("dataset", "")),
-        rule=history_rule(meta),
+        rule=describe_rule(meta),
         model_id=str(meta.get("model_id", profile.get("model", ""))),
         prompt_id=str(meta.get("prompt_id", profile.get("prompt_id", ""))),
         created_at=str(meta.get("created_at", "")),

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from m3rec.agents.encode import MoteScorer
 from m3rec.agents.notes import profile_notes
-from m3rec.agents.profiles import ProfileFailure, profile_user
+from m3rec.agents.profiles import profile_user
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.factory import LazyBackend
 from m3rec.state import RecState
@@ -50,7 +50,7 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
             model_id=deps.model_id,
             context=context,
         )
-    except (ProfileFailure, LLMError, ModelError) as exc:  # no profile: the ranking goes on
+    except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
     return {
         "profile": result.profile,

@@ -76,7 +76,7 @@ def profiles_show(
     """
     import json
 
-    from m3rec.profile_archive import history_rule
+    from m3rec.data.histories import describe_rule
     from m3rec.schemas import MotivationProfile
     from m3rec.store import open_store
 
@@ -97,7 +97,7 @@ def profiles_show(
         profile = MotivationProfile.model_validate_json(p.profile_json)
         console.print(
             f"[bold]User {user}[/bold] of {p.meta.get('dataset', '?')}: "
-            f"{history_rule(p.meta)}, {profile.prompt_id}, written {p.meta.get('created_at')} "
+            f"{describe_rule(p.meta)}, {profile.prompt_id}, written {p.meta.get('created_at')} "
             f"by {p.meta.get('model_id', profile.model)}",
             highlight=False,
         )

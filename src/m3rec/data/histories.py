@@ -12,7 +12,7 @@ Two rules, named by purpose:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -85,6 +85,19 @@ class HistoryRule:
         if self.stage is None:
             return {"dataset": dataset_name, "stage": "product", "cold_k": 0, "items": self.n_items}
         return {"dataset": dataset_name, "stage": self.stage, "cold_k": self.cold_k}
+
+
+def describe_rule(context: Mapping[str, Any]) -> str:
+    """Return, in words, how a history was cut, from what `HistoryRule.context` recorded
+    (`product, 20 items`, `test, cold_k 2`); a context from before rules were recorded says
+    `unrecorded`."""
+    stage = context.get("stage")
+    if stage == "product":
+        return f"product, {context.get('items', '?')} items"
+    if stage in STAGES:
+        cold_k = int(context.get("cold_k", 0) or 0)
+        return f"{stage}, cold_k {cold_k}" if cold_k else f"{stage}, whole history"
+    return "unrecorded"
 
 
 def history_entries(dataset: Dataset, events: Sequence[Interaction]) -> list[HistoryEntry]:
