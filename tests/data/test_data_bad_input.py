@@ -41,6 +41,13 @@ def test_generic_reads_ratings_iso_dates_and_text(tmp_path):
     assert "description" not in ds.items["c"].fields
 
 
+def test_generic_without_a_timestamp_column_keeps_file_order(tmp_path):
+    folder = write_generic(tmp_path / "seq", "user_id,item_id\nu1,c\nu1,a\nu1,b\nu2,a\n")
+    ds = load_dataset(folder, format="generic")
+    assert [x.item_id for x in ds.histories["u1"]] == ["c", "a", "b"]
+    assert ds.histories["u1"][0].timestamp is None and not ds.has_timestamps
+
+
 def test_recoverable_rows_are_counted_with_first_line(tmp_path):
     folder = write_generic(
         tmp_path / "g",

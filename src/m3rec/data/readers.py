@@ -357,6 +357,15 @@ def read_movielens_100k(folder: Path, report: _Report) -> Dataset:
     return _assemble("ml-100k", items, rows, report, data, lines_of.__getitem__)
 
 
+def _csv_header(path: Path) -> list[str]:
+    """Return the column names on the first line of a UTF-8 CSV."""
+    if not path.is_file():
+        return []  # _csv_rows then names the missing file
+    with path.open(encoding="utf-8", errors="replace") as file:
+        first = file.readline()
+    return [h.strip() for h in next(csv.reader([first]), [])]
+
+
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) from a UTF-8 CSV whose header must hold `required` columns."""
     text = _read_text(path, "utf-8")
@@ -515,7 +524,10 @@ def read_amazon_p5(folder: Path, report: _Report) -> Dataset:
 
 
 def read_generic(folder: Path, report: _Report) -> Dataset:
-    """Read the generic format: interactions.csv (user_id,item_id,timestamp[,rating]) and items."""
+    """Read the generic format: interactions.csv (user_id,item_id[,timestamp][,rating]) and items.
+
+    Without a timestamp column, each user's rows count in the order the file lists them.
+    """
     items = _read_items_jsonl(
         folder / "items.jsonl", report, id_keys=("item_id",), skip_keys=frozenset()
     )
@@ -523,17 +535,19 @@ def read_generic(folder: Path, report: _Report) -> Dataset:
     rows: list[_Row] = []
     lines_of: dict[int, int] = {}
     n_rows = 0
-    for n, row in _csv_rows(path, ("user_id", "item_id", "timestamp")):
+    has_timestamps = "timestamp" in _csv_header(path)
+    columns = ("user_id", "item_id", "timestamp") if has_timestamps else ("user_id", "item_id")
+    for n, row in _csv_rows(path, columns):
         n_rows += 1
-        if None in row or any(row.get(c) is None for c in ("user_id", "item_id", "timestamp")):
+        if None in row or any(row.get(c) is None for c in columns):
             report.skip(path, n, "malformed", "wrong number of columns")
             continue
         user, item = row["user_id"].strip(), row["item_id"].strip()
         if not user or not item:
             report.skip(path, n, "missing_id")
             continue
-        ts = _parse_timestamp(row["timestamp"])
-        if ts is None:
+        ts = _parse_timestamp(row["timestamp"]) if has_timestamps else None
+        if has_timestamps and ts is None:
             report.skip(
                 path, n, "bad_timestamp", f"{row['timestamp']!r} is not epoch seconds or ISO 8601"
             )
@@ -545,7 +559,9 @@ def read_generic(folder: Path, report: _Report) -> Dataset:
         lines_of[len(rows)] = n
         rows.append((user, item, ts, rating, len(rows)))
     report.add_file(path, n_rows)
-    return _assemble("generic", items, rows, report, path, lines_of.__getitem__)
+    return _assemble(
+        "generic", items, rows, report, path, lines_of.__getitem__, has_timestamps=has_timestamps
+    )
 
 
 _READERS: dict[str, Callable[[Path, _Report], Dataset]] = {
