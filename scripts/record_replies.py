@@ -1,6 +1,7 @@
 """Record raw replies of the real local models, for the replay backend in the unit tests.
 
-Run: .venv/bin/python scripts/record_replies.py --out tests/fixtures/replies/recorded.json
+Run: .venv/bin/python scripts/record_replies.py --prompt v1 \
+         --out tests/fixtures/replies/mope_v1.json
 Each entry keeps the raw text exactly as the model wrote it, the model, the prompt id and the
 generation settings, so a test that replays it runs the real parser on a real shape.
 """
@@ -12,10 +13,11 @@ import json
 from pathlib import Path
 
 from m3rec import prompts
-from m3rec.agents.mope import ProfileDraft, format_history
+from m3rec.agents.mope import format_history
+from m3rec.agents.mope_drafts import draft_request
 from m3rec.agents.traits import TraitsBatch, format_items
 from m3rec.data import bundled_catalogue_path, load_dataset
-from m3rec.demo import recent_history
+from m3rec.data.histories import product_history
 from m3rec.llm.base import ChatMessage
 from m3rec.llm.llamacpp import LlamaCppBackend
 from m3rec.llm.registry import MODELS, require_verified
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated keys to re-record; keep the rest"
     )
+    parser.add_argument("--prompt", default="v1", help="MOPE prompt version (v1, v2)")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     settings = Settings()
@@ -56,13 +59,16 @@ def main() -> None:
         if model not in backends:
             path = require_verified(MODELS[model], settings.paths.model_dir)
             backends[model] = LlamaCppBackend(path, model_name=model, n_ctx=4096, n_threads=1)
-        history = recent_history(dataset, user, 8)
-        prompt = prompts.render("mope", history=format_history(history))
+        history = product_history(dataset, user, 8)
+        prompt = prompts.render("mope", args.prompt, history=format_history(history))
         messages = list(prompt.messages)
         if extra:
             last = messages[-1]
             messages[-1] = ChatMessage(last.role, f"{last.content}\n{extra}")
-        schema = ProfileDraft.model_json_schema() if constrained else None
+        request = draft_request(prompt.id, history)
+        schema = request.json_schema if constrained else None
+        if constrained and request.max_tokens:
+            max_tokens = request.max_tokens  # v2: the bound that lets every reply finish
         completion = backends[model].complete(messages, json_schema=schema, max_tokens=max_tokens)
         recorded[key] = {
             "raw": completion.text,
@@ -78,7 +84,7 @@ def main() -> None:
         }
         print(key, repr(completion.text[:120]), flush=True)
         args.out.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
-    if not only or "qwen15_traits" in only:
+    if args.prompt == "v1" and (not only or "qwen15_traits" in only):
         if "qwen2.5-1.5b" not in backends:
             path = require_verified(MODELS["qwen2.5-1.5b"], settings.paths.model_dir)
             backends["qwen2.5-1.5b"] = LlamaCppBackend(path, model_name="qwen2.5-1.5b", n_threads=1)

@@ -1,20 +1,119 @@
-"""Raw replies recorded from the real local models by scripts/record_replies.py."""
+"""Raw replies recorded from the real local models by scripts/record_replies.py (one file per
+MOPE prompt version) and scripts/record_rule_replies.py (the validator's cases)."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
+from m3rec.llm.base import ChatMessage, Completion
+from m3rec.llm.replay import ReplayBackend
 from tests.conftest import FIXTURES
 
 
 @cache
-def recorded() -> dict[str, dict[str, Any]]:
-    """Return every recorded case of mope_v1.json by key."""
-    return json.loads((FIXTURES / "replies" / "mope_v1.json").read_text())
+def recorded(version: str = "v1") -> dict[str, dict[str, Any]]:
+    """Return every recorded case of mope_VERSION.json by key."""
+    return json.loads((FIXTURES / "replies" / f"mope_{version}.json").read_text())
 
 
-def raw(key: str) -> str:
-    """Return the raw text the model wrote for KEY."""
-    return str(recorded()[key]["raw"])
+def raw(key: str, version: str = "v1") -> str:
+    """Return the raw text the model wrote for KEY under prompt VERSION."""
+    return str(recorded(version)[key]["raw"])
+
+
+@cache
+def library() -> dict[str, dict[str, Any]]:
+    """Return the default model's recorded replies for each history the tests profile, keyed
+    `dataset/user/rule` (scripts/record_rule_replies.py --library)."""
+    return json.loads((FIXTURES / "replies" / "mope_v2_library.json").read_text())
+
+
+def library_reply(key: str) -> str:
+    """Return the last (kept) reply recorded for KEY (`ml-latest-small/398/product, 8 items`)."""
+    return str(library()[key]["raw"][-1])
+
+
+def history_ids(messages: Sequence[ChatMessage | dict[str, str]]) -> list[str]:
+    """Return the item ids of the history block in the last user turn of MESSAGES."""
+    last = [m for m in messages if (m.role if isinstance(m, ChatMessage) else m["role"]) == "user"]
+    text = last[-1].content if isinstance(last[-1], ChatMessage) else last[-1]["content"]
+    block = text.split("<<<HISTORY", 1)[-1].split("HISTORY>>>", 1)[0]
+    return _ID.findall(block)
+
+
+class LibraryReplies:
+    """Answer each profile request with the reply recorded for its history: the first request
+    for a history gets the first recorded reply, a repair the next."""
+
+    def __init__(self) -> None:
+        self.by_history = {tuple(c["history_ids"]): c for c in library().values()}
+        self.asked: dict[tuple[str, ...], int] = {}
+
+    def __call__(self, messages: Sequence[ChatMessage | dict[str, str]]) -> str:
+        ids = tuple(history_ids(messages))
+        if ids not in self.by_history:
+            raise AssertionError(f"no reply recorded for the history {ids}: record it (LIBRARY)")
+        n = self.asked.get(ids, 0)
+        self.asked[ids] = n + 1
+        raws = self.by_history[ids]["raw"]
+        return str(raws[min(n, len(raws) - 1)])
+
+
+class AnyUserReplies:
+    """For tests of batch mechanics (resume, kill, concurrency, counts) over many users: the
+    default model's reply for bundled user 12, its evidence ids replaced by the request's own
+    history ids, so the validator reads it as a profile of whoever was asked about. Tests of what
+    a profile says use LibraryReplies, the exact recordings."""
+
+    BASE = "ml-latest-small/12/test, cold_k 2"
+
+    def __init__(self) -> None:
+        self.reply = json.loads(library_reply(self.BASE))
+
+    def __call__(self, messages: Sequence[ChatMessage | dict[str, str]]) -> str:
+        ids = history_ids(messages)
+        reply = json.loads(json.dumps(self.reply))
+        for n, motivation in enumerate(reply["motivations"]):
+            motivation["evidence"] = [ids[n % len(ids)]]
+        return json.dumps(reply)
+
+
+class LibraryBackend(ReplayBackend):
+    """The replay backend, answering from the library by the request's history (or with ANSWER,
+    such as AnyUserReplies)."""
+
+    def __init__(self, answer: Callable[[Sequence[ChatMessage]], str] | None = None) -> None:
+        super().__init__([])
+        self.answer = answer or LibraryReplies()
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        self._replies = [self.answer(messages)]
+        return super().complete(messages, **kwargs)
+
+
+class WrongFirst(LibraryBackend):
+    """Answers the first N requests with WRONG, then as AnyUserReplies does."""
+
+    def __init__(self, wrong: str, n: int) -> None:
+        super().__init__(AnyUserReplies())
+        self.wrong, self.n = wrong, n
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        if len(self.requests) < self.n:
+            self._replies = [self.wrong]
+            return ReplayBackend.complete(self, messages, **kwargs)
+        return super().complete(messages, **kwargs)
+
+
+_ID = re.compile(r"^\[([^\]]+)\] ", re.MULTILINE)
+
+
+@cache
+def rule_cases() -> dict[str, dict[str, Any]]:
+    """Return the replies recorded for the validator's rules (scripts/record_rule_replies.py)."""
+    path = FIXTURES / "replies" / "mope_rules.json"
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -15,7 +15,7 @@ from m3rec.graph import build_graph
 from m3rec.llm.factory import LazyBackend
 from m3rec.llm.replay import ReplayBackend
 from m3rec.store import memory_store
-from tests.replies import raw, recorded
+from tests.replies import library, raw
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,10 @@ def invoke(deps: Deps, state: dict[str, Any], thread: str = "t") -> dict[str, An
 
 
 def test_the_profile_comes_from_the_llm_once_then_from_the_store(catalogue) -> None:  # type: ignore[no-untyped-def]
-    case = recorded()["qwen15_constrained"]
-    rule = HistoryRule(n_items=8)
+    case = library()["ml-latest-small/12/test, cold_k 2"]
+    rule = HistoryRule("test", 2)
     history = rule.history(catalogue, case["user_id"])
-    replay = ReplayBackend([case["raw"]])
+    replay = ReplayBackend(case["raw"])
     store = memory_store()
     state = {
         "user_id": case["user_id"],
@@ -43,7 +43,7 @@ def test_the_profile_comes_from_the_llm_once_then_from_the_store(catalogue) -> N
     assert first["profile_source"] == "llm" and first["steps"] == ["extract_motivations"]
     assert "candidates" not in first  # no scorer: the route ends after the profile
     stored = store.profiles_of_user(case["user_id"])
-    assert [p.meta["stage"] for p in stored] == ["product"]  # evaluation never reads it
+    assert [p.meta["stage"] for p in stored] == ["test"]  # the rule it was cut by
 
     def no_llm() -> ReplayBackend:
         raise AssertionError("the profile is stored: no LLM may be built")
@@ -51,7 +51,7 @@ def test_the_profile_comes_from_the_llm_once_then_from_the_store(catalogue) -> N
     second = invoke(Deps(store, "replay:qwen", LazyBackend(no_llm)), state, "t2")
     assert second["profile_source"] == "store"
     assert second["profile"] == first["profile"]
-    assert len(replay.requests) == 1
+    assert len(replay.requests) == len(case["raw"])
 
 
 def test_a_failed_profile_is_an_error_in_state_and_a_recorded_failure(catalogue) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def test_a_failed_profile_is_an_error_in_state_and_a_recorded_failure(catalogue)
     history = HistoryRule("test", 2).history(catalogue, "12")
     final = invoke(deps, {"user_id": "12", "history": history})
     assert final["profile"] is None and final["steps"] == ["extract_motivations"]
-    assert "ProfileDraft schema" in final["errors"][0]
+    assert "ProfileDraftV2 schema" in final["errors"][0]
     assert store.count("failures") == 1
 
 

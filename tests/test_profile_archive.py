@@ -10,11 +10,10 @@ import pytest
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.errors import DataError
 from m3rec.data.histories import HistoryRule, describe_rule
-from m3rec.llm.replay import ReplayBackend
 from m3rec.profile_archive import export_profiles, import_profiles, profile_rows
 from m3rec.profiling import run_profiles
 from m3rec.store import memory_store
-from tests.replies import raw
+from tests.replies import LibraryBackend, WrongFirst, raw
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +23,10 @@ def catalogue():  # type: ignore[no-untyped-def]
 
 def profiled_store(catalogue, rule: HistoryRule, users: list[str]):  # type: ignore[no-untyped-def]
     store = memory_store()
-    reply = raw("qwen15_constrained")
     run_profiles(
         catalogue,
         users,
-        llm=lambda: ReplayBackend([reply] * len(users)),
+        llm=LibraryBackend,
         store=store,
         model_id="replay",
         rule=rule,
@@ -42,25 +40,25 @@ def test_rows_name_the_history_rule_of_each_profile(catalogue) -> None:  # type:
     assert [r.user_id for r in rows] == ["12", "398"]
     assert {r.rule for r in rows} == {"test, cold_k 2"}
     assert rows[0].dataset == "ml-latest-small" and rows[0].model_id == "replay"
-    assert rows[0].labels and rows[0].prompt_id == "mope/v1"
+    assert rows[0].labels and rows[0].prompt_id == "mope/v2"
     assert profile_rows(store, "other-dataset") == []
     assert describe_rule({"stage": "product", "items": 20}) == "product, 20 items"
     assert describe_rule({}) == "unrecorded"
 
 
 def test_an_export_imported_elsewhere_serves_the_same_profiles(catalogue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    users = ["12", "398", "100"]
-    rule = HistoryRule(n_items=8)
+    users = ["12", "398"]
+    rule = HistoryRule("test", 2)
     source = profiled_store(catalogue, rule, users)
     out = tmp_path / "profiles.jsonl"
-    assert export_profiles(source, out) == 3
+    assert export_profiles(source, out) == 2
     lines = out.read_text().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 2
     first = json.loads(lines[0])
-    assert first["format"] == "m3rec-profiles/1" and first["meta"]["stage"] == "product"
+    assert first["format"] == "m3rec-profiles/1" and first["meta"]["stage"] == "test"
     target = memory_store()
     summary = import_profiles(target, out)
-    assert (summary.imported, summary.already_stored, summary.errors) == (3, 0, [])
+    assert (summary.imported, summary.already_stored, summary.errors) == (2, 0, [])
     # the same keys, notes and dates: a batch over the target calls no LLM
     again = run_profiles(
         catalogue,
@@ -70,11 +68,11 @@ def test_an_export_imported_elsewhere_serves_the_same_profiles(catalogue, tmp_pa
         model_id="replay",
         rule=rule,
     )
-    assert again.cache_hits == 3
+    assert again.cache_hits == 2
     assert target.count("notes") == source.count("notes")
     src = {p.key: p.meta["created_at"] for p in source.list_profiles()}
     assert {p.key: p.meta["created_at"] for p in target.list_profiles()} == src
-    assert import_profiles(target, out).already_stored == 3
+    assert import_profiles(target, out).already_stored == 2
 
 
 def test_malformed_lines_are_refused_by_number(catalogue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -102,11 +100,10 @@ def test_malformed_lines_are_refused_by_number(catalogue, tmp_path: Path) -> Non
 
 def test_batch_json_lists_each_user_with_key_and_outcome(catalogue) -> None:  # type: ignore[no-untyped-def]
     store = memory_store()
-    wrong, good = raw("qwen15_traits"), raw("qwen15_constrained")
     summary = run_profiles(
         catalogue,
         ["12", "398"],
-        llm=lambda: ReplayBackend([wrong, wrong, good]),
+        llm=lambda: WrongFirst(raw("qwen15_traits"), 2),
         store=store,
         model_id="m",
         rule=HistoryRule("test", 1),

@@ -7,10 +7,9 @@ from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.histories import HistoryRule
 from m3rec.errors import ConfigError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, Completion
-from m3rec.llm.replay import ReplayBackend
 from m3rec.profiling import run_profiles, select_users
 from m3rec.store import memory_store
-from tests.replies import raw
+from tests.replies import AnyUserReplies, LibraryBackend, WrongFirst, raw
 
 runner = CliRunner()
 
@@ -20,11 +19,11 @@ def catalogue():  # type: ignore[no-untyped-def]
     return load_dataset(bundled_catalogue_path())
 
 
-class DiesAfter(ReplayBackend):
+class DiesAfter(LibraryBackend):
     """Replays recorded replies, then the server 'goes away'."""
 
-    def __init__(self, replies: list[str], alive_calls: int) -> None:
-        super().__init__(replies)
+    def __init__(self, alive_calls: int) -> None:
+        super().__init__()
         self.alive_calls = alive_calls
 
     def complete(self, messages: list[ChatMessage], **kwargs: object) -> Completion:
@@ -43,9 +42,8 @@ def test_select_users_by_count_or_ids(catalogue) -> None:  # type: ignore[no-unt
 
 def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:  # type: ignore[no-untyped-def]
     store = memory_store()
-    users = ["12", "398", "100"]
-    reply = raw("qwen15_constrained")
-    dying = DiesAfter([reply] * 3, alive_calls=1)
+    users = ["12", "398"]
+    dying = DiesAfter(alive_calls=1)
     with pytest.raises(LLMUnavailableError):
         run_profiles(
             catalogue,
@@ -55,7 +53,7 @@ def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:
             model_id="m",
             rule=HistoryRule("test", 2),
         )
-    healthy = ReplayBackend([reply] * 3)
+    healthy = LibraryBackend()
     summary = run_profiles(
         catalogue,
         users,
@@ -64,8 +62,8 @@ def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:
         model_id="m",
         rule=HistoryRule("test", 2),
     )
-    assert (summary.cache_hits, summary.profiles, summary.failed) == (1, 2, 0)
-    assert len(healthy.requests) == 2  # the first user's profile was not computed twice
+    assert (summary.cache_hits, summary.profiles, summary.failed) == (1, 1, 0)
+    assert len(healthy.requests) == 1  # the first user's profile was not computed twice
     again = run_profiles(
         catalogue,
         users,
@@ -74,7 +72,7 @@ def test_a_dead_server_stops_the_batch_keeping_finished_work(catalogue) -> None:
         model_id="m",
         rule=HistoryRule("test", 2),
     )
-    assert (again.cache_hits, again.profiles, again.llm_calls) == (3, 0, 0)
+    assert (again.cache_hits, again.profiles, again.llm_calls) == (2, 0, 0)
 
 
 def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +81,7 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
     summary = run_profiles(
         catalogue,
         ["12", "398"],
-        llm=lambda: ReplayBackend([wrong, wrong, raw("qwen15_constrained")]),
+        llm=lambda: WrongFirst(wrong, 2),
         store=store,
         model_id="m",
         rule=HistoryRule("test", 1),
@@ -94,11 +92,11 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
     ok_user = next(iter(summary.results))
     assert summary.completion_tokens > summary.results[ok_user].usage.completion_tokens
     failed_user = summary.failures[0]["user_id"]
-    assert "ProfileDraft" in summary.failures[0]["error"]
+    assert "ProfileDraftV2" in summary.failures[0]["error"]
     retry = run_profiles(
         catalogue,
         ["12", "398"],
-        llm=lambda: ReplayBackend([raw("qwen15_constrained")]),
+        llm=lambda: LibraryBackend(AnyUserReplies()),
         store=store,
         model_id="m",
         rule=HistoryRule("test", 1),
@@ -109,11 +107,10 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
 
 def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # type: ignore[no-untyped-def]
     store = memory_store()
-    reply = raw("qwen15_constrained")
     run_profiles(
         catalogue,
         ["12"],
-        llm=lambda: ReplayBackend([reply]),
+        llm=LibraryBackend,
         store=store,
         model_id="a",
         rule=HistoryRule("test", 2),
@@ -121,7 +118,7 @@ def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # 
     other = run_profiles(
         catalogue,
         ["12"],
-        llm=lambda: ReplayBackend([reply]),
+        llm=LibraryBackend,
         store=store,
         model_id="b",
         rule=HistoryRule("test", 2),

@@ -57,6 +57,7 @@ def run_demo(
             history,
             model_id=model_identity(settings),
             context=rule.context(dataset.name),
+            prompt_id=settings.mope.prompt_id,
         )
         described = backend().describe() if result.source == "llm" else _configured(settings)
     finally:

@@ -78,13 +78,22 @@ class StructuredOutputError(LLMError):
     """The model's reply did not validate against the schema, even after one repair.
 
     `usage` counts every call made for the request that failed (the first try and the repair,
-    and for a profile read window by window, the windows before as well).
+    and for a profile read window by window, the windows before as well); `rejected` names, for
+    each reply, the rules it broke.
     """
 
-    def __init__(self, message: str, *, raw_replies: list[str], usage: Usage | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw_replies: list[str],
+        usage: Usage | None = None,
+        rejected: list[tuple[str, ...]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.raw_replies = raw_replies
         self.usage = usage if usage is not None else Usage()
+        self.rejected = rejected or []
 
 
 class EmptyHistoryError(M3recError):

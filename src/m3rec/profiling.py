@@ -81,6 +81,7 @@ def run_profiles(
     llm: Callable[[], LLMBackend],
     store: MotivationStore,
     model_id: str,
+    prompt_id: str | None = None,
     rule: HistoryRule | None = None,
     concurrency: int = 1,
     on_progress: Callable[[str, str], None] | None = None,
@@ -114,6 +115,7 @@ def run_profiles(
                         histories[user],
                         model_id=model_id,
                         context=context,
+                        prompt_id=prompt_id,
                     )
                     pending[future] = user
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

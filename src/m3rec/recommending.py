@@ -62,6 +62,7 @@ def recommend(
         llm=LazyBackend(lambda: build_backend(settings)),
         scorer=scorer,
         top_k=top_k,
+        prompt_id=settings.mope.prompt_id,
     )
     graph = build_graph().compile(checkpointer=InMemorySaver())
     state: RecInput = {

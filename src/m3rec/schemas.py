@@ -29,7 +29,10 @@ class ChatMessage:
 
 
 class Motivation(BaseModel):
-    """A validated motivation, its evidence checked against the history and dated by it."""
+    """A validated motivation, its evidence checked against the history and dated by it.
+
+    `kind` is one of MOPE's closed set of reasons (prompt `mope/v2` on); v1 profiles have none.
+    """
 
     label: str
     description: str
@@ -37,6 +40,7 @@ class Motivation(BaseModel):
     strength: float
     first_seen: date | None
     last_seen: date | None
+    kind: str | None = None
 
 
 class MotivationProfile(BaseModel):
@@ -55,12 +59,15 @@ class MotivationProfile(BaseModel):
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One item of the visible history, as MOPE reads it."""
+    """One item of the visible history, as MOPE reads it; `title` and `categories` (genres and
+    category path levels) let a profile's labels be checked against what the item already says."""
 
     item_id: str
     text: str
     rating: float | None
     timestamp: int | None
+    title: str = ""
+    categories: tuple[str, ...] = ()
 
     @property
     def day(self) -> date | None:

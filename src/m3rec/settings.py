@@ -122,6 +122,21 @@ class StoreSettings(_Section):
     path: Path = Field(default_factory=lambda: _data_home() / "chroma")
 
 
+class MopeSettings(_Section):
+    """How motivation profiles are asked for; the prompt version is part of every profile's key."""
+
+    prompt: Literal["v1", "v2"] = Field(
+        "v2",
+        description="MOPE prompt version: v2 (motivation kinds, checked labels) or v1 (as "
+        "first released)",
+    )
+
+    @property
+    def prompt_id(self) -> str:
+        """Return the prompt's id, as profiles record it (`mope/v2`)."""
+        return f"mope/{self.prompt}"
+
+
 class Settings(BaseSettings):
     """All of m3rec's settings."""
 
@@ -133,6 +148,7 @@ class Settings(BaseSettings):
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    mope: MopeSettings = Field(default_factory=MopeSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

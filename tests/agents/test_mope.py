@@ -20,9 +20,9 @@ from m3rec.agents.mope import (
     split_windows,
 )
 from m3rec.data import bundled_catalogue_path, load_dataset
-from m3rec.data.histories import product_history
+from m3rec.data.histories import HistoryRule
 from m3rec.llm.replay import ReplayBackend
-from tests.replies import recorded
+from tests.replies import library
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +122,18 @@ def test_profile_key_changes_with_history_prompt_and_model() -> None:
 
 
 def test_extract_profile_on_a_recorded_reply(catalogue) -> None:  # type: ignore[no-untyped-def]
-    case = recorded()["qwen15_constrained"]
-    history = product_history(catalogue, case["user_id"], 8)
+    case = library()["ml-latest-small/12/test, cold_k 2"]
+    history = HistoryRule("test", 2).history(catalogue, case["user_id"])
     assert [h.item_id for h in history] == case["history_ids"]
-    outcome = extract_profile(
-        ReplayBackend([case["raw"]]), case["user_id"], history, model_name="qwen"
-    )
-    assert outcome.first_try_valid and outcome.usage.calls == 1
+    backend = ReplayBackend(case["raw"])
+    outcome = extract_profile(backend, case["user_id"], history, model_name="qwen")
+    assert outcome.usage.calls == len(case["raw"])
+    assert outcome.first_try_valid is (len(case["raw"]) == 1)
+    assert list(outcome.rejected) == [r for rules in case["rejected"] for r in rules]
     profile = outcome.profile
-    assert profile.prompt_id == "mope/v1"
+    assert profile.prompt_id == "mope/v2"
+    assert all(m.kind for m in profile.motivations)
     assert all(set(m.evidence) <= set(case["history_ids"]) for m in profile.motivations)
     assert profile.motivations[0].last_seen is not None
+    request = backend.requests[0]
+    assert request["max_tokens"] and request["json_schema"]["$defs"]["MotivationDraftV2"]

@@ -65,14 +65,14 @@ def test_each_hostile_user_gets_a_valid_profile_or_a_recorded_failure(smollm2_pa
         rule=HistoryRule("test"),
     )
     assert summary.profiles + summary.failed == 5
-    for failure in summary.failures:
-        assert "ProfileDraft schema" in failure["error"]
+    for failure in summary.failures:  # a reply off the schema, or one the validator turned down
+        assert "ProfileDraftV2 schema" in failure["error"] or "still rejected" in failure["error"]
     assert store.count("failures") == summary.failed
     for user, events in dataset.histories.items():
         visible = {e.item_id for e in (events[:-1] if len(events) >= 3 else events)}
         for stored in store.profiles_of_user(user):
             profile = json.loads(stored.profile_json)
             # The injected text asks for an empty list: the schema keeps the structure whole.
-            assert 2 <= len(profile["motivations"]) <= 5
+            assert 2 <= len(profile["motivations"]) <= 4
             for motivation in profile["motivations"]:
                 assert set(motivation["evidence"]) <= visible

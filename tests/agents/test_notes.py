@@ -69,6 +69,9 @@ def test_a_note_is_worded_once_and_ordered_freshest_last() -> None:
     data = profile(motivation("guitar", 0.4, "2001-03-01"), motivation("novel", 0.9, "2001-01-01"))
     profile_model = MotivationProfile(user_id="u", prompt_id="mope/v1", model="m", **data)
     assert note_text("guitar", "wants guitar") == "guitar: wants guitar"
+    assert note_text("a scare", "late-night horror", "mood") == (
+        "a mood or escape, a scare: late-night horror"
+    )
     assert [n.text for n in motivation_notes(profile_model)] == [
         "guitar: wants guitar",
         "novel: wants novel",

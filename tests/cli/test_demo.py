@@ -9,13 +9,13 @@ from typer.testing import CliRunner
 
 from m3rec.cli import app
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import AnyUserReplies
 
 runner = CliRunner()
 
 
 def test_a_second_demo_of_one_user_is_read_from_the_store(tmp_path: Path) -> None:
-    server = ChatReplayServer([raw("qwen15_constrained")])
+    server = ChatReplayServer(AnyUserReplies())
     args = ["demo", "--backend", "openai", "--base-url", server.base_url]
     args += ["--store", str(tmp_path / "store")]
     try:

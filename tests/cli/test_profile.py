@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from m3rec.cli import app, render
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import AnyUserReplies
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 runner = CliRunner()
@@ -20,7 +20,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def server() -> Iterator[ChatReplayServer]:
-    replay = ChatReplayServer([raw("qwen15_constrained")])
+    replay = ChatReplayServer(AnyUserReplies())
     yield replay
     replay.close()
 

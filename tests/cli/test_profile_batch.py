@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from m3rec.cli import app
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import AnyUserReplies
 
 runner = CliRunner()
 
 
 def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
-    server = ChatReplayServer([raw("qwen15_constrained")])
+    server = ChatReplayServer(AnyUserReplies())
     try:
         args = [
             "profile",
@@ -89,7 +89,7 @@ def test_cli_profile_rejects_unknown_users_and_missing_data(tmp_path: Path) -> N
 def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(
     tmp_path: Path,
 ) -> None:
-    server = ChatReplayServer([raw("qwen15_constrained")], delay_s=0.3)
+    server = ChatReplayServer(AnyUserReplies(), delay_s=0.3)
     env = {**os.environ, "M3REC_OPENAI__MAX_RETRIES": "0"}
     command = [
         sys.executable,

@@ -17,7 +17,7 @@ from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.ranking.training_data import train_data
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import AnyUserReplies
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 
@@ -37,7 +37,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_profile_then_recommend_asks_the_llm_once(checkpoint: Path, tmp_path: Path) -> None:
     dataset = load_dataset(SLICE)
     user = max(dataset.histories, key=lambda u: len(dataset.histories[u]))
-    server = ChatReplayServer([raw("qwen15_constrained")])
+    server = ChatReplayServer(AnyUserReplies())
     common = ["--data", str(SLICE), "--store", str(tmp_path / "store")]
     common += ["--backend", "openai", "--base-url", server.base_url]
     runner = CliRunner()

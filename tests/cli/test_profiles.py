@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from m3rec.cli import app
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import LibraryReplies
 
 runner = CliRunner()
 
@@ -18,7 +18,7 @@ def test_profiles_written_by_a_batch_are_listed_shown_exported_and_imported(
     tmp_path: Path,
 ) -> None:
     store, other = str(tmp_path / "store"), str(tmp_path / "other")
-    server = ChatReplayServer([raw("qwen15_constrained")])
+    server = ChatReplayServer(LibraryReplies())
     try:
         batch = ["profile", "--users", "12,398", "--stage", "test", "--cold-k", "2"]
         batch += ["--backend", "openai", "--base-url", server.base_url, "--store", store, "--json"]

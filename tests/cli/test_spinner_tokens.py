@@ -15,7 +15,7 @@ from m3rec.cli import app, render
 from m3rec.cli.render import TokensColumn
 from m3rec.llm.meter import MeterReading
 from tests.llm.wire import ChatReplayServer
-from tests.replies import raw
+from tests.replies import AnyUserReplies
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -24,7 +24,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def server() -> Iterator[ChatReplayServer]:
-    replay = ChatReplayServer([raw("qwen15_constrained")], delay_s=0.3)
+    replay = ChatReplayServer(AnyUserReplies(), delay_s=0.3)
     yield replay
     replay.close()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from m3rec.agents.mope import WINDOW_SIZE, HistoryEntry, ProfileDraft, extract_profile
+from m3rec.data import bundled_catalogue_path, load_dataset
+from m3rec.data.histories import HistoryRule
 from m3rec.errors import StructuredOutputError
 from m3rec.llm.base import ChatMessage, structured
 from m3rec.llm.replay import ReplayBackend
-from tests.replies import raw
+from tests.replies import library_reply, raw
 
 ASK = [ChatMessage("system", "profile"), ChatMessage("user", "history")]
 
@@ -28,15 +30,18 @@ def test_a_reply_that_never_validates_counts_both_attempts() -> None:
 
 
 def test_a_later_window_that_fails_carries_the_cost_of_the_windows_before() -> None:
-    history = [
-        HistoryEntry(str(i), f"Film {i}", 4.0, 978393600 + i) for i in range(WINDOW_SIZE + 5)
+    """The oldest window is bundled user 12's last 2 items before the test item (a recorded reply
+    the validator keeps); the newest 20 items then get two replies that are not profiles."""
+    catalogue = load_dataset(bundled_catalogue_path())
+    newest = [
+        HistoryEntry(f"x{i}", f"Film {i}", 4.0, 1_700_000_000 + i) for i in range(WINDOW_SIZE)
     ]
+    history = HistoryRule("test", 2).history(catalogue, "12") + newest
+    good = library_reply("ml-latest-small/12/test, cold_k 2")
     wrong = raw("qwen15_traits")
-    backend = ReplayBackend([raw("qwen15_constrained"), wrong, wrong])
+    backend = ReplayBackend([good, wrong, wrong])
     with pytest.raises(StructuredOutputError) as caught:
-        extract_profile(backend, "u", history, model_name="m")
+        extract_profile(backend, "12", history, model_name="m")
     usage = caught.value.usage
     assert usage.calls == 3 == len(backend.requests)
-    assert usage.completion_tokens == len(raw("qwen15_constrained").split()) + 2 * len(
-        wrong.split()
-    )
+    assert usage.completion_tokens == len(good.split()) + 2 * len(wrong.split())

@@ -59,3 +59,12 @@ def test_same_seed_same_answer(tiny: LlamaCppBackend) -> None:
     first = structured(tiny, messages, City).raw_replies
     second = structured(tiny, messages, City).raw_replies
     assert first == second
+
+
+def test_a_sampled_reply_depends_only_on_its_own_request(tiny: LlamaCppBackend) -> None:
+    """A repair samples at a temperature above 0; the seed is set per request, so its reply does
+    not depend on what was asked before it."""
+    sea = [ChatMessage("user", "Write one sentence about the sea.")]
+    first = tiny.complete(sea, temperature=0.9).text
+    tiny.complete([ChatMessage("user", "Name three colours.")], temperature=0.9)
+    assert tiny.complete(sea, temperature=0.9).text == first

@@ -4,7 +4,7 @@ import pytest
 
 from m3rec.agents.mope import ProfileDraft
 from m3rec.errors import StructuredOutputError
-from m3rec.llm.base import REPAIR_INSTRUCTION, ChatMessage, structured
+from m3rec.llm.base import REPAIR_INSTRUCTION, REPAIR_TEMPERATURE, ChatMessage, structured
 from m3rec.llm.parsing import ReplyParseError, parse_json_object
 from m3rec.llm.replay import ReplayBackend
 from tests.replies import raw, recorded
@@ -62,9 +62,12 @@ def test_a_truncated_reply_is_repaired_once_with_the_error_shown() -> None:
     assert result.repaired
     assert result.usage.calls == 2
     repair_turns = backend.requests[1]["messages"]
-    assert repair_turns[-2] == ChatMessage("assistant", raw("qwen15_truncated"))
-    assert repair_turns[-1].content.startswith(REPAIR_INSTRUCTION.split("{")[0])
+    assert len(repair_turns) == len(ASK)  # asked afresh: the broken reply is not shown back
+    assert repair_turns[-1].content.startswith(ASK[-1].content)
+    assert REPAIR_INSTRUCTION.split("{")[0] in repair_turns[-1].content
     assert "truncated or malformed" in repair_turns[-1].content
+    assert backend.requests[0]["temperature"] is None  # the backend's own (0 by default)
+    assert backend.requests[1]["temperature"] == REPAIR_TEMPERATURE
 
 
 def test_wrong_keys_twice_is_a_typed_error_with_both_raw_replies() -> None:

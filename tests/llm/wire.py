@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,7 +44,10 @@ def http_server(status: int, body: bytes, content_type: str, delay_s: float = 0.
 class ChatReplayServer:
     """An OpenAI-compatible /v1/chat/completions that answers with recorded raw model replies."""
 
-    def __init__(self, replies: list[str], delay_s: float = 0.0) -> None:
+    def __init__(
+        self, replies: list[str] | Callable[[list[dict[str, str]]], str], delay_s: float = 0.0
+    ) -> None:
+        """REPLIES: raw replies served in turn, or a function of the request's messages."""
         import json
 
         self.replies = replies
@@ -54,9 +57,12 @@ class ChatReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer._lock:
-                    text = outer.replies[outer.requests % len(outer.replies)]
+                    if callable(outer.replies):
+                        text = outer.replies(json.loads(request)["messages"])
+                    else:
+                        text = outer.replies[outer.requests % len(outer.replies)]
                     outer.requests += 1
                 time.sleep(delay_s)
                 body = json.dumps(

@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, Field, field_validator
 
 from m3rec import prompts
+from m3rec.agents.mope_drafts import (
+    ProfileDraft,
+    ProfileDraftV2,
+    draft_motivations,
+    draft_request,
+)
+from m3rec.agents.profile_checks import check_profile
 from m3rec.errors import EmptyHistoryError, StructuredOutputError
 from m3rec.llm.base import LLMBackend, Usage, structured
 from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
@@ -22,37 +26,15 @@ _MARKERS = ("<<<HISTORY", "HISTORY>>>")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-class MotivationDraft(BaseModel):
-    """One motivation as the LLM writes it."""
-
-    label: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=120)
-    evidence: list[str] = Field(max_length=20)
-    strength: float = Field(ge=0.0, le=1.0)
-
-    @field_validator("evidence", mode="before")
-    @classmethod
-    def _ids_as_strings(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [str(v).strip().strip("[]") for v in value]
-        return value
-
-
-class ProfileDraft(BaseModel):
-    """The LLM's whole reply: what the schema constrains generation to."""
-
-    motivations: list[MotivationDraft] = Field(min_length=2, max_length=5)
-    summary: str = Field(min_length=1, max_length=240)
-    shift: str = Field(min_length=1, max_length=160)
-
-
 @dataclass(frozen=True)
 class ProfileOutcome:
-    """A profile and what it cost: LLM calls, tokens, time, and whether a repair was needed."""
+    """A profile and what it cost: LLM calls, tokens, time, whether a repair was needed, and
+    which rules the replies that were turned down broke (`schema` for a malformed one)."""
 
     profile: MotivationProfile
     usage: Usage
     first_try_valid: bool
+    rejected: tuple[str, ...] = ()
 
 
 def format_history(history: list[HistoryEntry]) -> str:
@@ -97,41 +79,65 @@ def split_windows(history: list[HistoryEntry]) -> list[list[HistoryEntry]]:
 
 
 def extract_profile(
-    llm: LLMBackend, user_id: str, history: list[HistoryEntry], *, model_name: str
+    llm: LLMBackend,
+    user_id: str,
+    history: list[HistoryEntry],
+    *,
+    model_name: str,
+    prompt_id: str | None = None,
 ) -> ProfileOutcome:
-    """Ask the LLM for USER_ID's profile, window by window; keep only evidence in the history."""
+    """Ask the LLM for USER_ID's profile under PROMPT_ID (default: the newest), window by window;
+    each window's reply must keep the rules of `profile_checks` (one repair, then a failure)."""
     if not history:
         raise EmptyHistoryError(f"user {user_id} has no visible history to read motivations from")
+    prompt_id = prompt_id or current_prompt_id()
+    name, version = prompt_id.split("/")
+    examples = prompts.examples(name, version)
     usage = Usage()
-    first_try_valid = True
+    rejected: list[str] = []
     drafts = []
-    prompt_id = ""
     for window in split_windows(history):
-        prompt = prompts.render("mope", history=format_history(window))
-        prompt_id = prompt.id
+        prompt = prompts.render(name, version, history=format_history(window))
+        request = draft_request(prompt_id, window)
+
+        def check(
+            draft: ProfileDraft | ProfileDraftV2, window: list[HistoryEntry] = window
+        ) -> None:
+            check_profile(build_profile(user_id, window, draft, prompt_id, ""), window, examples)
+
         try:
-            result = structured(llm, prompt.messages, ProfileDraft)
+            result = structured(
+                llm,
+                prompt.messages,
+                request.schema,
+                max_tokens=request.max_tokens,
+                json_schema=request.json_schema,
+                check=check,
+            )
         except StructuredOutputError as exc:
             exc.usage.include(usage)  # the windows before cost calls too
             raise
-        first_try_valid &= not result.repaired
+        rejected += [rule for rules in result.rejected for rule in rules]
         usage.include(result.usage)
-        drafts.append(build_profile(user_id, window, result.value, prompt.id, model_name))
+        drafts.append(build_profile(user_id, window, result.value, prompt_id, model_name))
     profile = drafts[0] if len(drafts) == 1 else merge_windows(drafts)
-    return ProfileOutcome(
-        profile.model_copy(update={"prompt_id": prompt_id}), usage, first_try_valid
-    )
+    return ProfileOutcome(profile, usage, not rejected, tuple(dict.fromkeys(rejected)))
 
 
 def build_profile(
-    user_id: str, history: list[HistoryEntry], draft: ProfileDraft, prompt_id: str, model: str
+    user_id: str,
+    history: list[HistoryEntry],
+    draft: ProfileDraft | ProfileDraftV2,
+    prompt_id: str,
+    model: str,
 ) -> MotivationProfile:
     """Check the draft's evidence against the history and date each motivation by it."""
     days = {entry.item_id: entry.day for entry in history}
-    cited = sum(len(m.evidence) for m in draft.motivations)
+    items = draft_motivations(draft)
+    cited = sum(len(m.evidence) for m in items)
     kept_total = 0
     motivations = []
-    for item in draft.motivations:
+    for item in items:
         evidence = list(dict.fromkeys(e for e in item.evidence if e in days))
         kept_total += sum(1 for e in item.evidence if e in days)
         seen = sorted(d for d in (days[e] for e in evidence) if d is not None)
@@ -143,6 +149,7 @@ def build_profile(
                 strength=item.strength,
                 first_seen=seen[0] if seen else None,
                 last_seen=seen[-1] if seen else None,
+                kind=item.kind,
             )
         )
     motivations.sort(key=lambda m: m.strength, reverse=True)
@@ -188,6 +195,8 @@ def merge_windows(profiles: list[MotivationProfile]) -> MotivationProfile:
 
 
 def _same_motivation(a: Motivation, b: Motivation) -> bool:
+    if a.kind != b.kind:
+        return False
     words_a, words_b = set(_WORD.findall(a.label.lower())), set(_WORD.findall(b.label.lower()))
     if not words_a or not words_b:
         return False
@@ -202,6 +211,7 @@ def _merge_group(group: list[tuple[float, Motivation]], total_weight: float) -> 
     return Motivation(
         label=latest.label,
         description=latest.description,
+        kind=latest.kind,
         evidence=evidence,
         strength=round(sum(w * m.strength for w, m in group) / total_weight, 3),
         first_seen=min(firsts) if firsts else None,

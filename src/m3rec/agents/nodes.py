@@ -30,6 +30,7 @@ class Deps:
     llm: LazyBackend
     scorer: MoteScorer | None = None  # MOTE; without it the graph ends after the profile
     top_k: int = 20
+    prompt_id: str | None = None  # MOPE's prompt; None: the newest
 
     def close(self) -> None:
         """Close the LLM backend if a node built it."""
@@ -49,6 +50,7 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
             state["history"],
             model_id=deps.model_id,
             context=context,
+            prompt_id=deps.prompt_id,
         )
     except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on
         return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.schemas import Motivation, MotivationProfile
 from m3rec.store import MotivationStore, NoteRecord
 
 
-def note_text(label: str, description: str) -> str:
-    """Return the text a motivation is stored, searched and encoded as."""
+def note_text(label: str, description: str, kind: str | None = None) -> str:
+    """Return the text a motivation is stored, searched and encoded as; a v2 motivation's kind
+    leads, in words ("a mood or escape, late-night scares: ...")."""
+    if kind in KIND_WORDS:
+        return f"{KIND_WORDS[kind]}, {label}: {description}"
     return f"{label}: {description}"
 
 
@@ -18,7 +22,7 @@ def motivation_notes(profile: MotivationProfile) -> list[NoteRecord]:
 
 def _note_record(m: Motivation) -> NoteRecord:
     return NoteRecord(
-        text=note_text(m.label, m.description),
+        text=note_text(m.label, m.description, m.kind),
         label=m.label,
         strength=float(m.strength),
         evidence=tuple(m.evidence),

@@ -52,15 +52,18 @@ def profile_user(
     *,
     model_id: str,
     context: dict[str, Any],
+    prompt_id: str | None = None,
 ) -> ProfileResult:
-    """Return USER_ID's profile for HISTORY: stored if the store has it, else written by the LLM
-    (built by calling LLM, only then) and stored with CONTEXT (how the history was cut).
+    """Return USER_ID's profile for HISTORY under PROMPT_ID (default: the newest MOPE prompt):
+    stored if the store has it, else written by the LLM (built by calling LLM, only then) and
+    stored with CONTEXT (how the history was cut).
 
     A reply that never validates, or an empty history, is recorded as a failure for the key and
     raised as `ProfileFailure` with what the attempts cost; an unreachable server or a refused
     key is raised as it is (nothing about the user is wrong).
     """
-    key = profile_key(user_id, history, current_prompt_id(), model_id)
+    prompt_id = prompt_id or current_prompt_id()
+    key = profile_key(user_id, history, prompt_id, model_id)
     stored = store.get_profile(key)
     if stored is not None:
         profile = MotivationProfile.model_validate_json(stored.profile_json)
@@ -68,12 +71,20 @@ def profile_user(
     backend = llm()
     started = time.perf_counter()
     try:
-        outcome = extract_profile(backend, user_id, history, model_name=_model_name(backend))
+        outcome = extract_profile(
+            backend, user_id, history, model_name=_model_name(backend), prompt_id=prompt_id
+        )
     except (LLMUnavailableError, LLMAuthError):
         raise
     except (LLMError, EmptyHistoryError) as exc:
         usage = getattr(exc, "usage", None) or Usage(seconds=time.perf_counter() - started)
-        store.record_failure(key, user_id, str(exc), context)
+        rejected = [rule for rules in getattr(exc, "rejected", []) for rule in rules]
+        failure = {
+            **context,
+            "prompt_id": prompt_id,
+            "rejected": ",".join(dict.fromkeys(rejected)),
+        }
+        store.record_failure(key, user_id, str(exc), failure)
         raise ProfileFailure(str(exc), key=key, usage=usage) from exc
     meta = save_profile(store, key, outcome, model_id, context)
     return ProfileResult(key, outcome.profile, "llm", outcome.usage, outcome.first_try_valid, meta)
@@ -96,6 +107,7 @@ def save_profile(
         "completion_tokens": usage.completion_tokens,
         "seconds": round(usage.seconds, 3),
         "first_try_valid": outcome.first_try_valid,
+        "rejected": ",".join(outcome.rejected),
         **context,
     }
     store.put_profile(

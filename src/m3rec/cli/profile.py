@@ -121,6 +121,7 @@ def profile(
             llm=lambda: build_backend(settings),
             store=motivation_store,
             model_id=model_identity(settings),
+            prompt_id=settings.mope.prompt_id,
             rule=rule,
             concurrency=concurrency,
             on_progress=advance,

@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.llm.meter import METER, MeterReading
 
 if TYPE_CHECKING:
@@ -230,11 +231,14 @@ def print_history(history: Sequence[HistoryEntry], titles: Mapping[str, str], he
 
 def print_profile(profile: MotivationProfile, titles: Mapping[str, str]) -> None:
     """Print a motivation profile: each motivation with its evidence, the summary, the shift."""
-    table = Table("motivation", "strength", "why", "evidence", "seen", title="Why they act")
+    kinds = any(m.kind for m in profile.motivations)
+    columns = ("kind",) * kinds + ("motivation", "strength", "why", "evidence", "seen")
+    table = Table(*columns, title="Why they act")
     for m in profile.motivations:
         evidence = ", ".join(titles.get(e, e) for e in m.evidence) or "(none valid)"
         seen = f"{m.first_seen} to {m.last_seen}" if m.first_seen else ""
-        table.add_row(m.label, f"{m.strength:.2f}", m.description, evidence, seen)
+        kind = (KIND_WORDS.get(m.kind or "", m.kind or ""),) * kinds
+        table.add_row(*kind, m.label, f"{m.strength:.2f}", m.description, evidence, seen)
     console.print(table)
     console.print(f"[bold]Summary[/bold] {escape(profile.summary)}")
     console.print(f"[bold]Recent shift[/bold] {escape(profile.shift)}")

@@ -102,10 +102,15 @@ def describe_rule(context: Mapping[str, Any]) -> str:
 
 def history_entries(dataset: Dataset, events: Sequence[Interaction]) -> list[HistoryEntry]:
     """Return EVENTS as the entries a model reads: item id, item text, rating, time."""
-    return [
-        HistoryEntry(e.item_id, dataset.items[e.item_id].text(), e.rating, e.timestamp)
-        for e in events
-    ]
+    entries = []
+    for e in events:
+        item = dataset.items[e.item_id]
+        entries.append(
+            HistoryEntry(
+                e.item_id, item.text(), e.rating, e.timestamp, item.title, item.category_names()
+            )
+        )
+    return entries
 
 
 def _events(dataset: Dataset, user_id: str) -> list[Interaction]:

@@ -29,6 +29,13 @@ class Item:
         title = self.title or f"item {self.item_id}"
         return title if not parts else f"{title}. " + "; ".join(parts)
 
+    def category_names(self) -> tuple[str, ...]:
+        """Return the item's genres and every level of its category paths, once each."""
+        names = [g.strip() for g in self.fields.get("genres", "").split(",")]
+        for path in self.fields.get("categories", "").split(";"):
+            names += [level.strip() for level in path.split(">")]
+        return tuple(dict.fromkeys(n for n in names if n))
+
 
 @dataclass(frozen=True, slots=True)
 class Interaction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -16,9 +17,12 @@ T = TypeVar("T", bound=BaseModel)
 
 __all__ = [
     "REPAIR_INSTRUCTION",
+    "REPAIR_TEMPERATURE",
+    "SCHEMA_RULE",
     "ChatMessage",
     "Completion",
     "LLMBackend",
+    "ReplyRejected",
     "StructuredResult",
     "Usage",
     "astructured",
@@ -38,13 +42,29 @@ class Completion:
     finish_reason: str | None = None
 
 
+SCHEMA_RULE = "schema"
+
+
+class ReplyRejected(ValueError):
+    """A reply that fits the schema but breaks a rule of its content; `rules` names which."""
+
+    def __init__(self, message: str, rules: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.rules = rules
+
+
 @dataclass(frozen=True)
 class StructuredResult(Generic[T]):
-    """A validated object, the raw replies that produced it, and the cost."""
+    """A validated object, the raw replies that produced it, and the cost.
+
+    `rejected` holds, for each reply that was turned down, the rules it broke (`schema` when it
+    did not parse or fit the schema).
+    """
 
     value: T
     raw_replies: list[str]
     usage: Usage = field(default_factory=Usage)
+    rejected: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def repaired(self) -> bool:
@@ -63,8 +83,12 @@ class LLMBackend(Protocol):
         *,
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
-        """Return the model's reply; constrain it to JSON_SCHEMA where the backend can."""
+        """Return the model's reply; constrain it to JSON_SCHEMA where the backend can.
+
+        TEMPERATURE, when given, replaces the backend's own for this request (with the same seed,
+        so the reply is still reproducible)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -76,10 +100,14 @@ class LLMBackend(Protocol):
         ...
 
 
+# The repair asks afresh, with the reasons in the user's turn and at REPAIR_TEMPERATURE: shown its
+# own reply at temperature 0, qwen2.5-1.5b wrote it again (it repaired 0 of 3 rejected profiles),
+# asked afresh at 0 it repaired 1 of 3; at 0.7 or 1.0 with a fixed seed, 7 of 12 repairs passed.
+REPAIR_TEMPERATURE = 0.7
 REPAIR_INSTRUCTION = (
-    "Your reply was not valid: {error}\n"
-    "Reply again with only one JSON object that follows the schema exactly. "
-    "No prose, no code fence."
+    "A previous reply to this was rejected: {error}\n"
+    "Write a new reply that avoids these problems: only one JSON object that follows the schema "
+    "exactly. No prose, no code fence."
 )
 
 
@@ -89,35 +117,54 @@ def structured(
     schema: type[T],
     *,
     max_tokens: int | None = None,
+    json_schema: dict[str, Any] | None = None,
+    check: Callable[[T], None] | None = None,
 ) -> StructuredResult[T]:
-    """Ask BACKEND for an object of SCHEMA: constrained generation, validation, one repair."""
-    json_schema = schema.model_json_schema()
+    """Ask BACKEND for an object of SCHEMA: constrained generation, validation, one repair.
+
+    JSON_SCHEMA, when given, is what generation is constrained to (a narrower form of SCHEMA's,
+    such as one whose ids are the request's own); CHECK may raise `ReplyRejected` for a reply
+    that fits the schema but not the task, and that reply is repaired like a malformed one.
+    """
+    json_schema = json_schema or schema.model_json_schema()
     usage = Usage()
     raw_replies: list[str] = []
+    rejected: list[tuple[str, ...]] = []
     conversation = list(messages)
     error = ""
+    temperature: float | None = None
     for _attempt in range(2):
-        completion = backend.complete(conversation, json_schema=json_schema, max_tokens=max_tokens)
+        completion = backend.complete(
+            conversation, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
+        )
         usage.add(completion)
         raw_replies.append(completion.text)
         try:
             value = schema.model_validate(parse_json_object(completion.text))
+            if check is not None:
+                check(value)
+        except ReplyRejected as exc:
+            error, rules = str(exc), exc.rules
         except ReplyParseError as exc:
-            error = str(exc)
+            error, rules = str(exc), (SCHEMA_RULE,)
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
-            error = _summarise_validation(exc)
+            error, rules = _summarise_validation(exc), (SCHEMA_RULE,)
         else:
-            return StructuredResult(value=value, raw_replies=raw_replies, usage=usage)
-        conversation = [
-            *messages,
-            ChatMessage("assistant", completion.text),
-            ChatMessage("user", REPAIR_INSTRUCTION.format(error=error)),
-        ]
+            return StructuredResult(value, raw_replies, usage, rejected)
+        rejected.append(rules)
+        conversation = _with_repair(messages, REPAIR_INSTRUCTION.format(error=error))
+        temperature = REPAIR_TEMPERATURE
+    failed = (
+        f"did not match the {schema.__name__} schema"
+        if rejected[-1] == (SCHEMA_RULE,)
+        else f"was still rejected ({', '.join(rejected[-1])})"
+    )
     raise StructuredOutputError(
-        f"the model's reply did not match the {schema.__name__} schema after one repair ({error}): "
+        f"the model's reply {failed} after one repair ({error}): "
         "try a larger model (--model) or a lower temperature",
         raw_replies=raw_replies,
         usage=usage,
+        rejected=rejected,
     )
 
 
@@ -127,9 +174,27 @@ async def astructured(
     schema: type[T],
     *,
     max_tokens: int | None = None,
+    json_schema: dict[str, Any] | None = None,
+    check: Callable[[T], None] | None = None,
 ) -> StructuredResult[T]:
     """Run structured() without blocking the event loop."""
-    return await asyncio.to_thread(structured, backend, messages, schema, max_tokens=max_tokens)
+    return await asyncio.to_thread(
+        structured,
+        backend,
+        messages,
+        schema,
+        max_tokens=max_tokens,
+        json_schema=json_schema,
+        check=check,
+    )
+
+
+def _with_repair(messages: list[ChatMessage], instruction: str) -> list[ChatMessage]:
+    """Return MESSAGES with INSTRUCTION added to the last user turn (or as one, if none ends it)."""
+    if messages and messages[-1].role == "user":
+        last = messages[-1]
+        return [*messages[:-1], ChatMessage("user", f"{last.content}\n\n{instruction}")]
+    return [*messages, ChatMessage("user", instruction)]
 
 
 def _summarise_validation(exc: ValueError) -> str:

@@ -81,6 +81,7 @@ class LlamaCppBackend:
         self.n_gpu_layers = n_gpu_layers
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.seed = seed
         self._lock = threading.Lock()
         self._live = [0, 0]  # calls and tokens of the current request already given to METER
         try:
@@ -127,12 +128,14 @@ class LlamaCppBackend:
         *,
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """Generate a reply with the model's chat template, grammar-constrained to JSON_SCHEMA."""
         kwargs: dict[str, Any] = {
             "messages": [m.as_dict() for m in messages],
             "max_tokens": max_tokens or self.max_tokens,
-            "temperature": self.temperature,
+            "temperature": self.temperature if temperature is None else temperature,
+            "seed": self.seed,  # per request: a sampled reply depends on nothing asked before it
         }
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}

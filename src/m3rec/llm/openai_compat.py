@@ -66,14 +66,15 @@ class OpenAICompatBackend:
         *,
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """Send one chat request; under a schema, fall back through the modes the server accepts."""
         if json_schema is None:
-            return self._request(messages, None, None, max_tokens)
+            return self._request(messages, None, None, max_tokens, temperature)
         last_error: LLMResponseError | None = None
         for mode in self._modes:
             try:
-                completion = self._request(messages, json_schema, mode, max_tokens)
+                completion = self._request(messages, json_schema, mode, max_tokens, temperature)
             except _ModeRejectedError as exc:
                 logger.info("server rejected structured mode %s: %s", mode, exc)
                 last_error = LLMResponseError(
@@ -92,8 +93,9 @@ class OpenAICompatBackend:
         json_schema: dict[str, Any] | None,
         mode: str | None,
         max_tokens: int | None,
+        temperature: float | None = None,
     ) -> Completion:
-        kwargs = self._request_kwargs(messages, json_schema, mode, max_tokens)
+        kwargs = self._request_kwargs(messages, json_schema, mode, max_tokens, temperature)
         started = time.perf_counter()
         probing = mode not in (None, "text") and len(self._modes) > 1
         reply = self._call(kwargs, rejectable=mode not in (None, "text"), probing=probing)
@@ -122,13 +124,14 @@ class OpenAICompatBackend:
         json_schema: dict[str, Any] | None,
         mode: str | None,
         max_tokens: int | None,
+        temperature: float | None = None,
     ) -> dict[str, Any]:
         chat = [m.as_dict() for m in messages]
         # max_tokens goes in the body: some servers ignore max_completion_tokens.
         extra_body: dict[str, Any] = {"max_tokens": max_tokens or self.max_tokens}
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "temperature": self.temperature,
+            "temperature": self.temperature if temperature is None else temperature,
             "extra_body": extra_body,
         }
         if self.seed is not None:

@@ -33,10 +33,16 @@ class ReplayBackend:
         *,
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """Return the next recorded reply."""
         self.requests.append(
-            {"messages": list(messages), "json_schema": json_schema, "max_tokens": max_tokens}
+            {
+                "messages": list(messages),
+                "json_schema": json_schema,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            }
         )
         if not self._replies:
             raise LLMError("the replay backend has no recorded reply left")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from m3rec.schemas import ChatMessage
 
@@ -81,3 +83,18 @@ def render(name: str, version: str | None = None, **fields: str) -> RenderedProm
     if unused := set(fields) - used:
         raise PromptError(f"prompt {name}/{version} has no field {sorted(unused)}")
     return RenderedPrompt(id=f"{name}/{version}", template_hash=template_hash, messages=messages)
+
+
+def examples(name: str, version: str) -> list[dict[str, Any]]:
+    """Return the example replies written into prompt NAME/VERSION (its lines that are JSON
+    objects), so a reply that copies them can be recognised."""
+    _hash, sections = _load(name, version)
+    found = []
+    for line in sections.get("system", "").splitlines():
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise PromptError(f"prompt {name}/{version} has a broken example: {exc}") from None
+            found.append(value)
+    return found
