@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 demo: install
 	$(BIN)/m3rec models pull $(DEFAULT_MODEL)
-	$(BIN)/m3rec demo
+	$(BIN)/m3rec demo --user 1
 
 test: lint
 	$(BIN)/m3rec models pull smollm2-135m
