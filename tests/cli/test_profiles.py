@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.cli import app
 from tests.llm.wire import ChatReplayServer
 from tests.replies import LibraryReplies
@@ -46,6 +47,10 @@ def test_profiles_written_by_a_batch_are_listed_shown_exported_and_imported(
     )
     assert shown.exit_code == 0, shown.output
     assert "test, cold_k 2" in shown.stdout and "Summary" in shown.stdout
+    assert "┃ kind" in shown.stdout  # v2 motivations show their kind
+    as_json = runner.invoke(app, ["profiles", "show", "12", "--store", store, "--json"])
+    motivations = json.loads(as_json.stdout)[0]["profile"]["motivations"]
+    assert motivations and all(m["kind"] in KIND_WORDS for m in motivations)
     out = tmp_path / "profiles.jsonl"
     exported = runner.invoke(
         app, ["profiles", "export", "--out", str(out), "--store", store, "--json"]
