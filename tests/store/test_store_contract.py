@@ -130,6 +130,14 @@ class StoreContract:
             "t1": {"traits": ["cosy nights in"], "source": "metadata/v1"}
         }
         assert store.count("traits") == 1
+        store.put_traits([("t2", "42", {"traits": ["a gift"], "source": "llm/v1"})])
+        assert store.traits_of_items(["42", "7"]) == {
+            "42": [
+                {"traits": ["cosy nights in"], "source": "metadata/v1"},
+                {"traits": ["a gift"], "source": "llm/v1"},
+            ]
+        }
+        assert store.traits_of_items([]) == {}
 
 
 class TestEmbeddedStore(StoreContract):

@@ -19,6 +19,7 @@ from m3rec.cli.options import (
 from m3rec.cli.render import (
     console,
     item_titles,
+    print_item_traits,
     print_json,
     print_profile,
     print_profile_origin,
@@ -31,6 +32,7 @@ from m3rec.settings import Settings
 if TYPE_CHECKING:
     from m3rec.data import Dataset
     from m3rec.profiling import BatchSummary
+    from m3rec.store import MotivationStore
 
 
 @reports_errors
@@ -194,12 +196,21 @@ def traits(
             "--llm", help="Ask the LLM for traits in batches of 8 (default: from metadata only)."
         ),
     ] = False,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            help="Print the stored traits of these comma-separated item ids and stop: nothing "
+            "is distilled, no LLM is asked.",
+            show_default=False,
+        ),
+    ] = None,
     store: Path | None = None,
     *,
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Distil items into abstract traits and store them.
+    """Distil item traits and store them, or show them.
 
     A trait is the need an item serves; traits come from the item metadata, or from the LLM
     with --llm, and are kept in the Chroma store.
@@ -209,6 +220,10 @@ def traits(
     from m3rec.llm.factory import build_backend, model_identity
     from m3rec.store import open_store
 
+    if show is not None:
+        trait_store = open_store(settings.store, flag=store_flag(store))
+        _show_traits(show, data, data_format, trait_store, as_json)
+        return
     ranked = most_popular_items(load_data(data, data_format), items)
     trait_store = open_store(settings.store, flag=store_flag(store))
     llm = build_backend(settings) if use_llm else None
@@ -232,3 +247,20 @@ def traits(
             f"{stats['items']} items: {stats['cache_hits']} from the store, "
             f"{stats['llm_calls']} LLM batches, {stats['failed']} failed"
         )
+
+
+def _show_traits(
+    show: str, data: Path | None, data_format: str, trait_store: MotivationStore, as_json: bool
+) -> None:
+    ids = [i.strip() for i in show.split(",") if i.strip()]
+    if not ids:
+        fail("--show needs item ids, e.g. --show 1,260")
+    found = trait_store.traits_of_items(ids)
+    missing = [i for i in ids if i not in found]
+    if as_json:
+        print_json({"items": [{"item_id": i, "traits": found.get(i, [])} for i in ids]})
+    else:
+        titles = item_titles(load_data(data, data_format)) if data is not None else {}
+        print_item_traits(ids, found, titles)
+    if len(missing) == len(ids):
+        fail(f"no stored traits for {', '.join(missing)}: distil them with `m3rec traits`")

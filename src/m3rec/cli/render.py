@@ -244,6 +244,18 @@ def print_profile(profile: MotivationProfile, titles: Mapping[str, str]) -> None
     console.print(f"[bold]Recent shift[/bold] {escape(profile.shift)}")
 
 
+def print_item_traits(
+    item_ids: Sequence[str], found: Mapping[str, list[dict[str, Any]]], titles: Mapping[str, str]
+) -> None:
+    """Print each item's stored traits, one row per source (`m3rec traits --show`)."""
+    table = Table("item", "title", "source", "traits", title="Stored traits")
+    for item_id in item_ids:
+        for record in found.get(item_id, []) or [{"source": "(none stored)", "traits": []}]:
+            traits = "; ".join(str(t) for t in record.get("traits", []))
+            table.add_row(item_id, titles.get(item_id, ""), str(record.get("source", "")), traits)
+    console.print(table)
+
+
 def print_profile_rows(rows: Sequence[ProfileRow]) -> None:
     """Print stored profiles as a table, one line each (`m3rec profiles list`)."""
     table = Table()

@@ -117,6 +117,10 @@ class MotivationStore(Protocol):
         """Store (key, item_id, traits) records."""
         ...
 
+    def traits_of_items(self, item_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Return every stored traits record of each of ITEM_IDS (one per source and model)."""
+        ...
+
     def count(self, collection: Collection) -> int:
         """Return how many records COLLECTION holds."""
         ...

@@ -184,6 +184,16 @@ class ChromaStore:
             for key, meta in zip(got["ids"], got["metadatas"], strict=True)
         }
 
+    def traits_of_items(self, item_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Return every stored traits record of each of ITEM_IDS (one per source and model)."""
+        if not item_ids:
+            return {}
+        got = self._traits.get(where={"item_id": {"$in": list(item_ids)}}, include=["metadatas"])
+        found: dict[str, list[dict[str, Any]]] = {}
+        for _key, meta in sorted(zip(got["ids"], got["metadatas"], strict=True)):
+            found.setdefault(str(meta["item_id"]), []).append(json.loads(str(meta["traits_json"])))
+        return found
+
     def put_traits(self, records: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Store (key, item_id, traits) records; the document is the traits as text."""
         if not records:
