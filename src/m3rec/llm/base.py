@@ -154,14 +154,16 @@ def structured(
         rejected.append(rules)
         conversation = _with_repair(messages, REPAIR_INSTRUCTION.format(error=error))
         temperature = REPAIR_TEMPERATURE
-    failed = (
-        f"did not match the {schema.__name__} schema"
-        if rejected[-1] == (SCHEMA_RULE,)
-        else f"was still rejected ({', '.join(rejected[-1])})"
-    )
+    if rejected[-1] == (SCHEMA_RULE,):
+        failed = f"did not match the {schema.__name__} schema"
+        hint = "try a larger model (--model) or a lower temperature"
+    else:
+        failed, hint = (
+            f"was still rejected ({', '.join(rejected[-1])})",
+            "try a larger model (--model)",
+        )
     raise StructuredOutputError(
-        f"the model's reply {failed} after one repair ({error}): "
-        "try a larger model (--model) or a lower temperature",
+        f"the model's reply {failed} after one repair ({error}): {hint}",
         raw_replies=raw_replies,
         usage=usage,
         rejected=rejected,
