@@ -49,6 +49,8 @@ def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
             "llm_calls": 4,
         }
         assert summary["prompt_tokens"] == 400 and summary["completion_tokens"] == 200
+        logged = [line for line in result.stderr.splitlines() if line.startswith("profiles ")]
+        assert len(logged) == 4 and logged[-1].startswith("profiles 4/4: ")  # off a terminal
         again = json.loads(runner.invoke(app, args).stdout)
         assert (again["cache_hits"], again["profiles"]) == (4, 0)
         assert server.requests == 4

@@ -120,11 +120,22 @@ def spinner(message: str) -> Iterator[None]:
 
 @contextmanager
 def profile_progress(total: int) -> Iterator[Callable[[str, str], None]]:
-    """Yield the callback a profile run reports each user to: a bar with counts for a batch, a
-    spinner for one user (whose profile is read from the store or written by the LLM)."""
+    """Yield the callback a profile run reports each user to: a bar with counts for a batch (off
+    a terminal, one line a user), a spinner for one user (whose profile is read from the store
+    or written by the LLM)."""
     if total == 1:
         with spinner("reading the profile from the store, or loading the model to write it"):
             yield lambda user_id, state: None
+        return
+    if not err_console.is_terminal:  # a log: one line a user, with the time so far
+        started, done = time.monotonic(), [0]
+
+        def log(user_id: str, state: str) -> None:
+            done[0] += 1
+            elapsed = time.monotonic() - started
+            err_console.print(f"profiles {done[0]}/{total}: {user_id} {state} ({elapsed:.0f}s)")
+
+        yield log
         return
     with progress_bar() as bar:
         task = bar.add_task("profiles", total=total)
