@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ def main() -> None:
             if args.read:
                 _print_profiles(group, found[: args.read], dataset)
     print(_table(rows))
+    print(_kinds_table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
@@ -124,6 +126,8 @@ def _figures(
             rule_counts[rule] = rule_counts.get(rule, 0) + 1
     kinds = [len({m.kind for m in e["profile"].motivations if m.kind}) for e in found if found]
     echo, notes = _category_echoes(found, dataset, settings)
+    kind_counts = Counter(m.kind for e in found for m in e["profile"].motivations if m.kind)
+    n_motivations = sum(kind_counts.values())
     return {
         "model": model,
         "prompt": prompt_id,
@@ -140,6 +144,7 @@ def _figures(
         if found
         else 0.0,
         "category_echo_share": echo / notes if notes else None,
+        "kind_shares": {k: c / n_motivations for k, c in kind_counts.most_common()},
         "notes": notes,
     }
 
@@ -183,6 +188,20 @@ def _table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['model']} | {r['prompt']} | {r['dataset']} | {r['history']} | {r['users']} | "
             f"{r['failed']} | {valid} | {shares} | {kinds} | {echo} |"
+        )
+    return "\n".join(lines)
+
+
+def _kinds_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| model | prompt | dataset | motivations / profile | kinds, most used first |"]
+    lines.append("|---|---|---|---|---|")
+    for r in rows:
+        if not r["kind_shares"]:
+            continue
+        kinds = ", ".join(f"{k} {_pct(v)}" for k, v in r["kind_shares"].items())
+        lines.append(
+            f"| {r['model']} | {r['prompt']} | {r['dataset']} | "
+            f"{r['motivations_per_profile']:.2f} | {kinds} |"
         )
     return "\n".join(lines)
 
