@@ -17,28 +17,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from m3rec import prompts
-from m3rec.agents.mope import build_profile, format_history
-from m3rec.agents.mope_drafts import ProfileDraft, ProfileDraftV2, draft_request
-from m3rec.agents.profile_checks import check_profile
+from m3rec.agents.mope import ask_window
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.histories import HistoryRule, describe_rule
 from m3rec.data.types import Dataset
 from m3rec.errors import StructuredOutputError
-from m3rec.llm.base import structured
 from m3rec.llm.llamacpp import LlamaCppBackend
 from m3rec.llm.registry import MODELS, require_verified
-from m3rec.schemas import HistoryEntry
 from m3rec.settings import Settings
 
 BEAUTY = Path("../shared/data/amazon-beauty")
-# key: (model, dataset (None: the bundled catalogue), user, stage, cold_k, prompt, constrained,
+# key: (model, dataset (None: the bundled catalogue), user, stage, cold_k, prompt,
 #       the rule the first reply is expected to break ("" = none), note)
-CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, str]] = {
+CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, str, str]] = {
     "qwen05_v1_copies_example": (
         "qwen2.5-0.5b",
         BEAUTY,
@@ -46,7 +40,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         0,
         "mope/v1",
-        True,
         "copied_example",
         "five nail polishes; v1's few-shot comes back word for word",
     ),
@@ -57,7 +50,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v1",
-        True,
         "title_label",
         "labels 'DIY UV Color Gel Set', '3D Nail Art Decoration': item titles",
     ),
@@ -68,7 +60,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v1",
-        True,
         "empty_shift",
         "'from nail spa equipment to nail spa equipment'",
     ),
@@ -79,7 +70,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v1",
-        True,
         "repeated_motivation",
         "'fast hair care' twice",
     ),
@@ -90,7 +80,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         0,
         "mope/v2",
-        True,
         "category_label",
         "'hand & nail care' four times",
     ),
@@ -101,7 +90,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v2",
-        True,
         "copied_example",
         "v2's music example ('the records of their teens') for nail polish",
     ),
@@ -112,9 +100,8 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v1",
-        False,
         "no_valid_evidence",
-        "no grammar: the ids it cites are not the history's",
+        "v1's schema leaves ids free: none it cites is the history's",
     ),
     "qwen15_v2_genre_label": (
         "qwen2.5-1.5b",
@@ -123,7 +110,6 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         "test",
         2,
         "mope/v2",
-        True,
         "category_label",
         "bundled catalogue, a genre as a label",
     ),
@@ -134,23 +120,10 @@ CASES: dict[str, tuple[str, Path | None, str, str | None, int, str, bool, str, s
         None,
         0,
         "mope/v1",
-        True,
         "cites_everything",
         "the README's user: 20 items, every motivation cites all of them",
     ),
 }
-
-
-def rule_check(
-    user: str, history: list[HistoryEntry], prompt_id: str
-) -> Callable[[ProfileDraft | ProfileDraftV2], None]:
-    """Return the validator as `m3rec profile` runs it on one window."""
-    examples = prompts.examples(*prompt_id.split("/"))
-
-    def check(draft: ProfileDraft | ProfileDraftV2) -> None:
-        check_profile(build_profile(user, history, draft, prompt_id, ""), history, examples)
-
-    return check
 
 
 SLICE = Path("tests/fixtures/data/ml-latest-slice")
@@ -177,27 +150,13 @@ LIBRARY: list[tuple[Path | None, str, str | None, int, int]] = [
 
 
 def record(
-    backend: LlamaCppBackend,
-    dataset: Dataset,
-    user: str,
-    rule: HistoryRule,
-    prompt_id: str,
-    constrained: bool,
+    backend: LlamaCppBackend, dataset: Dataset, user: str, rule: HistoryRule, prompt_id: str
 ) -> dict[str, Any]:
-    """Ask for USER's profile as `m3rec profile` does and return every raw reply and rejection."""
+    """Ask for USER's profile as `m3rec profile` does (`ask_window`: its prompt, grammar, token
+    bound and rules) and return every raw reply and what each broke."""
     history = rule.history(dataset, user)
-    name, version = prompt_id.split("/")
-    prompt = prompts.render(name, version, history=format_history(history))
-    request = draft_request(prompt_id, history)
     try:
-        result = structured(
-            backend,
-            prompt.messages,
-            request.schema,
-            max_tokens=request.max_tokens,
-            json_schema=request.json_schema if constrained else None,
-            check=rule_check(user, history, prompt_id),
-        )
+        result = ask_window(backend, user, history, prompt_id)
         raw, rejected = result.raw_replies, result.rejected
     except StructuredOutputError as exc:
         raw, rejected = exc.raw_replies, exc.rejected
@@ -209,7 +168,6 @@ def record(
         "dataset": dataset.name,
         "user_id": user,
         "rule": rule.context(dataset.name),
-        "constrained": constrained,
         "history_ids": [entry.item_id for entry in history],
         "history": [dataclasses.asdict(entry) for entry in history],
     }
@@ -254,7 +212,6 @@ def main() -> None:
                         "rule": rule,
                         "model": "qwen2.5-1.5b",
                         "prompt_id": "mope/v2",
-                        "constrained": True,
                     },
                 )
             )
@@ -266,7 +223,6 @@ def main() -> None:
             stage,
             cold_k,
             prompt_id,
-            constrained,
             expect,
             note,
         ) in CASES.items():
@@ -280,7 +236,6 @@ def main() -> None:
                         "rule": rule,
                         "model": model,
                         "prompt_id": prompt_id,
-                        "constrained": constrained,
                         "expect": expect,
                         "note": note,
                     },
@@ -295,7 +250,6 @@ def main() -> None:
             job["user"],
             job["rule"],
             job["prompt_id"],
-            job["constrained"],
         )
         recorded[key] = {**case, **{k: job[k] for k in ("expect", "note") if k in job}}
         print(key, case["rejected"], repr(case["raw"][-1][:150]), flush=True)

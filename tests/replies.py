@@ -1,5 +1,6 @@
-"""Raw replies recorded from the real local models by scripts/record_replies.py (one file per
-MOPE prompt version) and scripts/record_rule_replies.py (the validator's cases)."""
+"""Raw replies recorded from the real local models by scripts/record_replies.py (v1 reply
+shapes) and scripts/record_rule_replies.py (the validator's cases and the default model's
+library)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from tests.conftest import FIXTURES
 
 
 @cache
-def recorded(version: str = "v1") -> dict[str, dict[str, Any]]:
-    """Return every recorded case of mope_VERSION.json by key."""
-    return json.loads((FIXTURES / "replies" / f"mope_{version}.json").read_text())
+def recorded() -> dict[str, dict[str, Any]]:
+    """Return every recorded case of mope_v1.json by key."""
+    return json.loads((FIXTURES / "replies" / "mope_v1.json").read_text())
 
 
-def raw(key: str, version: str = "v1") -> str:
-    """Return the raw text the model wrote for KEY under prompt VERSION."""
-    return str(recorded(version)[key]["raw"])
+def raw(key: str) -> str:
+    """Return the raw text the model wrote for KEY (prompt mope/v1)."""
+    return str(recorded()[key]["raw"])
 
 
 @cache

@@ -51,10 +51,14 @@ def broken_rules(
     return ()
 
 
+def recorded_history(case: dict[str, Any]) -> list[HistoryEntry]:
+    """Return the history a recorded case's model read, as MOPE's entries."""
+    return [HistoryEntry(**{**h, "categories": tuple(h["categories"])}) for h in case["history"]]
+
+
 def rule_case(key: str) -> tuple[dict[str, Any], list[HistoryEntry]]:
     case = rule_cases()[key]
-    history = [HistoryEntry(**{**h, "categories": tuple(h["categories"])}) for h in case["history"]]
-    return case, history
+    return case, recorded_history(case)
 
 
 def replayed(
@@ -193,7 +197,7 @@ def test_the_default_models_recorded_profiles_meet_the_rules_they_met(key: str) 
     breaks, replayed, exactly the rules it broke when it was recorded: a change to a rule shows
     here as the profiles it would now keep or turn down."""
     case = library()[key]
-    history = [HistoryEntry(**{**h, "categories": tuple(h["categories"])}) for h in case["history"]]
+    history = recorded_history(case)
     for n, reply in enumerate(case["raw"]):
         draft = ProfileDraftV2.model_validate(parse_json_object(reply))
         profile = build_profile(case["user_id"], history, draft, "mope/v2", case["model"])

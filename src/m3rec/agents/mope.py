@@ -15,7 +15,7 @@ from m3rec.agents.mope_drafts import (
 )
 from m3rec.agents.profile_checks import check_profile
 from m3rec.errors import EmptyHistoryError, StructuredOutputError
-from m3rec.llm.base import LLMBackend, Usage, structured
+from m3rec.llm.base import LLMBackend, StructuredResult, Usage, structured
 from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
 
 MAX_ITEM_TEXT = 300
@@ -91,29 +91,12 @@ def extract_profile(
     if not history:
         raise EmptyHistoryError(f"user {user_id} has no visible history to read motivations from")
     prompt_id = prompt_id or current_prompt_id()
-    name, version = prompt_id.split("/")
-    examples = prompts.examples(name, version)
     usage = Usage()
     rejected: list[str] = []
     drafts = []
     for window in split_windows(history):
-        prompt = prompts.render(name, version, history=format_history(window))
-        request = draft_request(prompt_id, window)
-
-        def check(
-            draft: ProfileDraft | ProfileDraftV2, window: list[HistoryEntry] = window
-        ) -> None:
-            check_profile(build_profile(user_id, window, draft, prompt_id, ""), window, examples)
-
         try:
-            result = structured(
-                llm,
-                prompt.messages,
-                request.schema,
-                max_tokens=request.max_tokens,
-                json_schema=request.json_schema,
-                check=check,
-            )
+            result = ask_window(llm, user_id, window, prompt_id)
         except StructuredOutputError as exc:
             exc.usage.include(usage)  # the windows before cost calls too
             raise
@@ -122,6 +105,29 @@ def extract_profile(
         drafts.append(build_profile(user_id, window, result.value, prompt_id, model_name))
     profile = drafts[0] if len(drafts) == 1 else merge_windows(drafts)
     return ProfileOutcome(profile, usage, not rejected, tuple(dict.fromkeys(rejected)))
+
+
+def ask_window(
+    llm: LLMBackend, user_id: str, window: list[HistoryEntry], prompt_id: str
+) -> StructuredResult[ProfileDraft | ProfileDraftV2]:
+    """Ask for one window's profile under PROMPT_ID: its prompt, the schema generation is held
+    to, the token bound, and the rules of `profile_checks` (one repair, then a failure)."""
+    name, version = prompt_id.split("/")
+    prompt = prompts.render(name, version, history=format_history(window))
+    request = draft_request(prompt_id, window)
+    examples = prompts.examples(name, version)
+
+    def check(draft: ProfileDraft | ProfileDraftV2) -> None:
+        check_profile(build_profile(user_id, window, draft, prompt_id, ""), window, examples)
+
+    return structured(
+        llm,
+        prompt.messages,
+        request.schema,
+        max_tokens=request.max_tokens,
+        json_schema=request.json_schema,
+        check=check,
+    )
 
 
 def build_profile(

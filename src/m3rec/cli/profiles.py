@@ -50,8 +50,7 @@ def profiles_list(
     from m3rec.profile_archive import profile_rows
     from m3rec.store import open_store
 
-    dataset = load_data(data, "auto").name if data is not None else None
-    rows = profile_rows(open_store(settings.store, flag=store_flag(store)), dataset)
+    rows = profile_rows(open_store(settings.store, flag=store_flag(store)), _dataset_name(data))
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
@@ -123,8 +122,8 @@ def profiles_export(
     from m3rec.profile_archive import export_profiles
     from m3rec.store import open_store
 
-    dataset = load_data(data, "auto").name if data is not None else None
-    count = export_profiles(open_store(settings.store, flag=store_flag(store)), out, dataset)
+    source = open_store(settings.store, flag=store_flag(store))
+    count = export_profiles(source, out, _dataset_name(data))
     if as_json:
         print_json({"exported": count, "out": str(out)})
     else:
@@ -162,3 +161,8 @@ def profiles_import(
             typer.echo(f"refused {error}", err=True)
     if summary.errors:
         raise typer.Exit(code=1)
+
+
+def _dataset_name(data: Path | None) -> str | None:
+    """Return the name of the dataset folder a --data filter names (None: every dataset)."""
+    return load_data(data, "auto").name if data is not None else None
