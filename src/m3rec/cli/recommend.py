@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from m3rec.cli.build import checkpoint_for
 from m3rec.cli.errors import reports_errors
 from m3rec.cli.options import (
     DataOpt,
@@ -32,17 +33,18 @@ from m3rec.settings import Settings
 @reports_errors
 @with_llm_settings
 def recommend(
-    checkpoint: Annotated[
-        Path,
-        typer.Option(
-            "--checkpoint",
-            help="A MOTE checkpoint from `m3rec train` on --data.",
-            show_default=False,
-        ),
-    ],
     user: Annotated[
         str, typer.Option("--user", help="The user to recommend for.", show_default=False)
     ],
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A MOTE checkpoint from `m3rec train` on --data. Default: built on first use "
+            "and cached under paths.cache_dir (keyed by the data and settings), then reused.",
+            show_default=False,
+        ),
+    ] = None,
     data: DataOpt = None,
     data_format: FormatOpt = "auto",
     items: Annotated[
@@ -69,6 +71,7 @@ def recommend(
     from m3rec.recommending import recommend as recommend_items
 
     dataset = load_data(data, data_format)
+    checkpoint = checkpoint_for(settings, dataset, checkpoint)
     with spinner("reading the user's motivations (the LLM writes them if none are stored)"):
         answer = recommend_items(
             settings,
