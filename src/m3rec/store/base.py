@@ -1,4 +1,5 @@
-"""What the rest of m3rec may ask of a store: profiles, notes, item traits and failures.
+"""What the rest of m3rec may ask of a store: profiles, notes, item traits, failures and item
+vector indexes.
 
 The protocol names every query as a method, so no Chroma query syntax or collection leaves
 `m3rec.store`; a Chroma server (a later client) only has to implement the same methods.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+import numpy as np
 
 Collection = Literal["profiles", "notes", "traits", "failures"]
 
@@ -123,4 +126,19 @@ class MotivationStore(Protocol):
 
     def count(self, collection: Collection) -> int:
         """Return how many records COLLECTION holds."""
+        ...
+
+    def put_item_vectors(self, index_key: str, item_ids: list[str], vectors: np.ndarray) -> None:
+        """Replace the item vector index INDEX_KEY with these items and vectors (n, dim)."""
+        ...
+
+    def item_index_size(self, index_key: str) -> int:
+        """Return how many items the index INDEX_KEY holds (0 when there is none)."""
+        ...
+
+    def nearest_items(
+        self, index_key: str, vectors: np.ndarray, k: int
+    ) -> list[list[tuple[str, float]]]:
+        """Return, per row of VECTORS (q, dim), the K items of INDEX_KEY nearest by cosine,
+        best first, each with its cosine similarity."""
         ...

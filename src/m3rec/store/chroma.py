@@ -1,12 +1,16 @@
-"""Chroma collections: profiles (one per user and history), motivation notes, item traits."""
+"""Chroma collections: profiles (one per user and history), motivation notes, item traits,
+and one item vector index per MOTE checkpoint."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from m3rec.errors import CacheDirError
 from m3rec.settings import StoreSettings
@@ -18,6 +22,9 @@ PROFILES = "motivation_profiles"
 NOTES = "motivation_notes"
 TRAITS = "item_traits"
 FAILURES = "profile_failures"
+ITEM_VECTORS = "item_vectors_"  # + a hash of the index key: Chroma names allow 3-63 characters
+# ef_search is raised to k by the index when a query asks for more neighbours than that.
+ITEM_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200}
 _BATCH = 500
 
 
@@ -34,7 +41,7 @@ class ChromaStore:
                 namespace + name, embedding_function=function, metadata={"hnsw:space": "cosine"}
             )
 
-        self._client = client
+        self._client, self._namespace = client, namespace
         self._profiles = collection(PROFILES)
         self._notes = collection(NOTES)
         self._traits = collection(TRAITS)
@@ -216,6 +223,64 @@ class ChromaStore:
             "failures": self._failures,
         }
         return int(collections[collection].count())
+
+    def put_item_vectors(self, index_key: str, item_ids: list[str], vectors: np.ndarray) -> None:
+        """Replace the item vector index INDEX_KEY with these items and vectors (n, dim).
+
+        The vectors are stored as given (no embedding function runs) in an HNSW cosine index.
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(item_ids) != len(vectors):
+            raise ValueError(
+                f"need one vector row per item: {len(item_ids)} ids, vectors {vectors.shape}"
+            )
+        name = self._item_index_name(index_key)
+        if self._item_index(index_key) is not None:
+            self._client.delete_collection(name)
+        index = self._client.create_collection(
+            name,
+            embedding_function=None,
+            configuration={"hnsw": ITEM_HNSW},
+            metadata={"index_key": index_key},
+        )
+        for start in range(0, len(item_ids), _BATCH):
+            stop = start + _BATCH
+            index.add(ids=list(item_ids[start:stop]), embeddings=vectors[start:stop])
+
+    def item_index_size(self, index_key: str) -> int:
+        """Return how many items the index INDEX_KEY holds (0 when there is none)."""
+        index = self._item_index(index_key)
+        return 0 if index is None else int(index.count())
+
+    def nearest_items(
+        self, index_key: str, vectors: np.ndarray, k: int
+    ) -> list[list[tuple[str, float]]]:
+        """Return, per row of VECTORS (q, dim), the K items of INDEX_KEY nearest by cosine,
+        best first, each with its cosine similarity (fewer when the index holds fewer)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        index = self._item_index(index_key)
+        k = min(k, int(index.count())) if index is not None else 0
+        if index is None or k <= 0 or not len(vectors):
+            return [[] for _ in vectors]
+        found = index.query(query_embeddings=vectors, n_results=k, include=["distances"])
+        return [
+            [(item, 1.0 - float(d)) for item, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(found["ids"], found["distances"], strict=True)
+        ]
+
+    def _item_index_name(self, index_key: str) -> str:
+        digest = hashlib.sha256(index_key.encode("utf-8")).hexdigest()[:24]
+        return f"{self._namespace}{ITEM_VECTORS}{digest}"
+
+    def _item_index(self, index_key: str) -> Any | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client.get_collection(
+                self._item_index_name(index_key), embedding_function=None
+            )
+        except NotFoundError:
+            return None
 
 
 def _scalars(meta: dict[str, Any]) -> dict[str, Any]:
