@@ -31,7 +31,12 @@ def checkpoint_for(settings: Settings, dataset: Dataset, given: Path | None) -> 
             f"built the MOTE checkpoint for {escape(dataset.name)} in {built.seconds:.1f}s; "
             f"cached at {where}",
             highlight=False,
+            soft_wrap=True,
         )
     else:
-        err_console.print(f"[dim]reusing the cached MOTE checkpoint {where}[/dim]", highlight=False)
+        err_console.print(
+            f"[dim]reusing the cached MOTE checkpoint {where}[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
     return built.path
