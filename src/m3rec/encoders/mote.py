@@ -117,6 +117,26 @@ def history_notes(histories: list[np.ndarray], max_notes: int) -> tuple[np.ndarr
     return idx, mask
 
 
+def user_vectors(
+    encoder: MoteEncoder,
+    item_vecs: torch.Tensor,
+    histories: list[np.ndarray],
+    max_notes: int,
+    users: np.ndarray | None = None,
+) -> torch.Tensor:
+    """Return the motivation vectors (batch, slots, dim) MOTE scores users with.
+
+    `item_vecs` (n_items, dim) are the encoder's item vectors, computed once; the last
+    `max_notes` history items stand in for notes; `users` (indices) add their id embeddings.
+    """
+    device = item_vecs.device
+    idx, mask = history_notes(histories, max_notes)
+    notes = item_vecs[torch.as_tensor(idx, device=device)]
+    note_mask = torch.as_tensor(mask, device=device)
+    user_t = None if users is None else torch.as_tensor(users, dtype=torch.long, device=device)
+    return encoder.pool(notes, note_mask, user_t)
+
+
 def score_histories(
     encoder: MoteEncoder,
     item_vecs: torch.Tensor,
@@ -127,15 +147,10 @@ def score_histories(
 ) -> torch.Tensor:
     """Score candidates (batch, c), or all items when None, for users given their histories.
 
-    `item_vecs` (n_items, dim) are the encoder's item vectors, computed once; the last
-    `max_notes` history items stand in for notes. Candidate entries of -1 score the item 0.
+    Users are pooled by `user_vectors`. Candidate entries of -1 score the item 0.
     """
     device = item_vecs.device
-    idx, mask = history_notes(histories, max_notes)
-    notes = item_vecs[torch.as_tensor(idx, device=device)]
-    note_mask = torch.as_tensor(mask, device=device)
-    user_t = None if users is None else torch.as_tensor(users, dtype=torch.long, device=device)
-    motivations = encoder.pool(notes, note_mask, user_t)
+    motivations = user_vectors(encoder, item_vecs, histories, max_notes, users)
     if candidates is None:
         return encoder.similarity(motivations, item_vecs)
     safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)
