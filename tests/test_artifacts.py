@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,7 @@ def test_a_truncated_cached_file_is_rebuilt_with_one_warning(
     assert rebuilt.built and rebuilt.path == path
     warnings = [r.getMessage() for r in caplog.records if r.name == "m3rec.artifacts"]
     assert len(warnings) == 1 and str(path) in warnings[0] and "\n" not in warnings[0]
+    assert "m3rec train" not in warnings[0]  # it is rebuilt: no advice to retrain by hand
     load_checkpoint(path, expected_fingerprint(dataset))
     assert not ensure_checkpoint(settings, dataset).built
 
@@ -154,6 +156,19 @@ def test_a_checkpoint_for_other_data_at_the_cached_path_is_rebuilt(
     rebuilt = ensure_checkpoint(settings, dataset)
     assert rebuilt.built and rebuilt.path == path
     load_checkpoint(path, expected_fingerprint(dataset))
+
+
+def test_two_builds_at_once_train_once_and_leave_one_whole_file(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    dataset = load_dataset(data_dir)
+    settings = settings_in(tmp_path / "cache")
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: ensure_checkpoint(settings, dataset), range(2)))
+    assert sorted(run.built for run in runs) == [False, True]
+    assert runs[0].path == runs[1].path
+    assert [p.name for p in runs[0].path.parent.iterdir()] == [runs[0].path.name]
+    load_checkpoint(runs[0].path, expected_fingerprint(dataset))
 
 
 def test_settings_that_change_the_weights_change_the_key(data_dir: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -30,11 +31,14 @@ logger = logging.getLogger(__name__)
 # batch 1024, CPU) with the [torch] threads setting, and VALID_USERS validation users.
 SEED = 0
 
+# One build at a time in a process: two threads building one path would share its temporary
+# file (named by process); across processes each writes its own and the rename is atomic.
+_building = threading.Lock()
+
 
 @dataclass(frozen=True)
 class BuiltCheckpoint:
-    """A MOTE checkpoint ready for the data: where it is, its cache key, whether this call
-    trained it (False: reused from the cache), and the seconds the call took."""
+    """A cached MOTE checkpoint: its path and key, whether this call trained it, its seconds."""
 
     path: Path
     key: str
@@ -67,32 +71,32 @@ def ensure_checkpoint(
     on_embed: EmbedProgress | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> BuiltCheckpoint:
-    """Return DATASET's cached MOTE checkpoint, training and caching it first if there is none
-    (or the cached file is unreadable or for other data); ON_EMBED and ON_EPOCH report the
-    training's progress."""
+    """Return DATASET's cached MOTE checkpoint, training it first if none usable is cached."""
     started = time.perf_counter()
     indexed = index_dataset(dataset)
     fp = fingerprint(indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts)
     config = mote_config(settings)
     key = _key(asdict(fp), config)
     path = checkpoint_path(dataset, settings, key)
-    if path.exists():
-        try:
-            load_checkpoint(path, fp)
-            return BuiltCheckpoint(path, key, False, time.perf_counter() - started)
-        except CheckpointError as e:
-            logger.warning("rebuilding the cached MOTE checkpoint: %s", e)
-    _check_writable(path.parent)
-    train_mote(
-        dataset,
-        path,
-        seed=config.seed,
-        overrides=config.model_dump(exclude={"seed"}),
-        valid_users=VALID_USERS,
-        cache_dir=settings.paths.embeddings_dir,
-        on_embed=on_embed,
-        on_epoch=on_epoch,
-    )
+    with _building:
+        if path.exists():
+            try:
+                load_checkpoint(path, fp)
+                return BuiltCheckpoint(path, key, False, time.perf_counter() - started)
+            except CheckpointError as e:  # its advice (after the last "; ") is to retrain
+                reason = str(e).rsplit("; ", 1)[0]
+                logger.warning("rebuilding the cached MOTE checkpoint: %s", reason)
+        _check_writable(path.parent)
+        train_mote(
+            dataset,
+            path,
+            seed=config.seed,
+            overrides=config.model_dump(exclude={"seed"}),
+            valid_users=VALID_USERS,
+            cache_dir=settings.paths.embeddings_dir,
+            on_embed=on_embed,
+            on_epoch=on_epoch,
+        )
     return BuiltCheckpoint(path, key, True, time.perf_counter() - started)
 
 

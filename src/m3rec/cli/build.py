@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 
 def checkpoint_for(settings: Settings, dataset: Dataset, given: Path | None) -> Path:
-    """Return GIVEN, else DATASET's cached MOTE checkpoint, training it first (with progress
-    bars on stderr) when the cache has none for this data and these settings."""
+    """Return GIVEN, else DATASET's cached MOTE checkpoint, built with its progress on stderr."""
     if given is not None:
         return given
     from m3rec.artifacts import ensure_checkpoint
