@@ -1,4 +1,4 @@
-"""MAR's reason checker on real catalogue items: each rule and its false alarms.
+"""MAR's reason checker on real catalogue items: each rule, its false alarms and the template.
 
 Movies: user 1 of the MovieLens slice (Tron, Star Trek, Blazing Saddles, Gandhi...) and three
 unseen films; products: user A3LMILRM9OC3SA of the Amazon Beauty slice (sunscreens, hair dyes,
@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from m3rec.agents.reason_checks import REASON_RULES, check_reasons, repair_note
-from m3rec.agents.reason_drafts import ReasonDraft
+from m3rec.agents.reason_checks import (
+    REASON_RULES,
+    ReasonChecker,
+    check_reasons,
+    repair_note,
+    template_reason,
+)
+from m3rec.agents.reason_drafts import REASON_MAX_CHARS, ReasonDraft
 from m3rec.data import Dataset, Interaction, Item, bundled_catalogue_path, load_dataset
 from m3rec.data.histories import history_entries
-from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
+from m3rec.schemas import AlignedItem, HistoryEntry, Motivation, MotivationProfile
 
 DATA = Path(__file__).parents[1] / "fixtures" / "data"
 BLADE_RUNNER, YOUNG_FRANKENSTEIN, SCHINDLER = "541", "1278", "527"
@@ -510,6 +516,104 @@ def test_the_category_nearly_every_item_shares_is_no_trait(
         [reason], shown=[VITAMIN_C], items=items, history=product_history, profile=PRODUCT_PROFILE
     )
     assert found == {VITAMIN_C: ()}
+
+
+def aligned_for(profile: MotivationProfile, index: int, item_id: str) -> AlignedItem:
+    evidence = tuple(profile.motivations[index].evidence)
+    return AlignedItem(item_id, 0.9, 0.5, 0.7, index, evidence)
+
+
+def assert_template_kept(
+    dataset: Dataset,
+    history: list[HistoryEntry],
+    profile: MotivationProfile | None,
+    checker: ReasonChecker,
+) -> int:
+    """Check a template for every item of DATASET and every motivation; return how many."""
+    history_ids = {h.item_id for h in history}
+    indexes: list[int | None] = list(range(len(profile.motivations))) if profile else [None]
+    made = 0
+    for item in dataset.items.values():
+        for index in indexes:
+            if profile is not None and index is not None:
+                aligned = aligned_for(profile, index, item.item_id)
+            else:
+                aligned = AlignedItem(item.item_id, 0.9, 0.5)
+            for given in (checker, None):
+                reason = template_reason(item, aligned, profile, history, checker=given)
+                assert reason.source == "template"
+                assert set(reason.evidence) <= history_ids and 1 <= len(reason.evidence) <= 2
+                assert len(reason.text) <= REASON_MAX_CHARS
+                as_draft = draft(
+                    item.item_id, reason.motivation, list(reason.evidence), reason.text
+                )
+                rules = checker.check(
+                    [as_draft], shown=[item.item_id], history=history, profile=profile
+                )
+                assert rules == {item.item_id: ()}, reason.text
+                made += 1
+    return made
+
+
+def test_the_template_passes_the_checker_for_every_film(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    checker = ReasonChecker(movies.items)
+    made = assert_template_kept(movies, movie_history, MOVIE_PROFILE, checker)
+    assert made == 2 * 3 * len(movies.items)
+
+
+def test_the_template_passes_the_checker_for_every_product(
+    products: Dataset, product_history: list[HistoryEntry]
+) -> None:
+    checker = ReasonChecker(products.items)
+    made = assert_template_kept(products, product_history, PRODUCT_PROFILE, checker)
+    assert made == 2 * 3 * len(products.items)
+
+
+def test_without_a_profile_the_template_passes_the_other_rules(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    assert assert_template_kept(movies, movie_history, None, ReasonChecker(movies.items)) > 0
+
+
+def test_the_template_words_the_scorers_choice(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    aligned = aligned_for(MOVIE_PROFILE, 0, BLADE_RUNNER)
+    reason = template_reason(movies.items[BLADE_RUNNER], aligned, MOVIE_PROFILE, movie_history)
+    assert reason.text == (
+        "Fits your 'retro sci-fi escapes' motivation (nostalgia): like Tron (1982) and "
+        "Star Trek: The Motion Picture (1979), it offers adrenaline and spectacle, plus ideas "
+        "about the future."
+    )
+    assert (reason.motivation, reason.evidence) == (SCI_FI, (TRON, STAR_TREK))
+    again = template_reason(movies.items[BLADE_RUNNER], aligned, MOVIE_PROFILE, movie_history)
+    assert again == reason
+
+
+def test_the_template_skips_a_trait_that_names_a_genre_the_item_lacks(catalogue: Dataset) -> None:
+    """Film-Noir reads as 'dark stylish mystery', but Sunset Blvd. is not a Mystery."""
+    history = bundled_history(catalogue, "1", "2")
+    film = catalogue.items["922"]
+    aligned = AlignedItem(film.item_id, 0.9, 0.5, 0.7, 0, ("1",))
+    for checker in (None, ReasonChecker(catalogue.items)):
+        reason = template_reason(film, aligned, NOSTALGIA, history, checker=checker)
+        assert "mystery" not in reason.text
+        assert "emotional depth, plus love and connection" in reason.text
+
+
+def test_without_a_profile_the_template_names_the_nearest_history_items(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    aligned = AlignedItem(SCHINDLER, 0.9, 0.5, evidence=(GANDHI, DEER_HUNTER))
+    reason = template_reason(movies.items[SCHINDLER], aligned, None, movie_history)
+    assert reason.text.startswith("Close to Gandhi (1982) and Deer Hunter, The (1978)")
+    assert (reason.motivation, reason.evidence) == ("", (GANDHI, DEER_HUNTER))
+    latest = template_reason(
+        movies.items[SCHINDLER], AlignedItem(SCHINDLER, 0.9, 0.5), None, movie_history
+    )
+    assert latest.evidence == (movie_history[-1].item_id, movie_history[-2].item_id)
 
 
 def test_repair_note_says_what_to_change_for_each_rule() -> None:

@@ -1,8 +1,8 @@
 """The rules a reason for a recommended item must keep: what MAR's reason checker rejects.
 
 The scorer has chosen each item's motivation and evidence; the LLM only words the reason. A
-reason that breaks a rule is asked for once more (with `repair_note`), then replaced by a
-template. Each rule has a name:
+reason that breaks a rule is asked for once more (with `repair_note`), then replaced by
+`template_reason`. Each rule has a name:
 
 - `unknown_item`: the reason is for an item not among those shown, or is a second reason for one;
 - `fabricated_evidence`: an evidence id is not an item of the history;
@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.agents.profile_checks import GENERIC_WORDS, content_words, words
-from m3rec.agents.reason_drafts import REASON_MIN_CHARS, ReasonDraft
+from m3rec.agents.reason_drafts import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
+from m3rec.data.traits import GENRE_NEEDS, metadata_traits
 from m3rec.data.types import Item
-from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
+from m3rec.schemas import AlignedItem, HistoryEntry, Motivation, MotivationProfile, Reason
 
 REASON_RULES = (
     "unknown_item",
@@ -51,6 +52,9 @@ TITLE_MIN_WORDS = 2
 TITLE_MIN_CHARS = 6
 # A category name held by this share of the items ("Beauty") tells no item from another.
 UNIVERSAL_SHARE = 0.9
+TEMPLATE_TITLES = 2
+TEMPLATE_TRAITS = 2
+TEMPLATE_TITLE_WORDS = 10
 
 _REPAIRS = {
     "unknown_item": "Write exactly one reason for each item listed, and none for other items.",
@@ -166,8 +170,15 @@ class ReasonChecker:
     wins, so "Toy Story 2" is not also "Toy Story".
     """
 
-    def __init__(self, items: Mapping[str, Item]) -> None:
-        """Build the vocabularies of ITEMS."""
+    def __init__(
+        self,
+        items: Mapping[str, Item],
+        *,
+        extra_categories: Iterable[str] = (),
+        universal_share: float = UNIVERSAL_SHARE,
+    ) -> None:
+        """Build the vocabularies of ITEMS, plus EXTRA_CATEGORIES (held by no item); a category
+        held by UNIVERSAL_SHARE of the items is no trait."""
         self.items = items
         self._support: dict[str, _Support] = {}
         self._titles: dict[tuple[str, ...], _Title] = {}
@@ -179,8 +190,9 @@ class ReasonChecker:
             title = _title_of(item.title)
             if title.eligible:
                 self._add_title(title)
-        share = UNIVERSAL_SHARE * max(len(items), 1)
-        terms = {t for t in held if held[t] < share and _is_trait(t)}
+        share = universal_share * max(len(items), 1)
+        terms = set(held) | {t for name in extra_categories for t in _name_terms(name)}
+        terms = {t for t in terms if held[t] < share and _is_trait(t)}
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {t: t for t in terms}
         for alias, target in _ALIASES.items():
             if (term := _phrase(target)) in terms:
@@ -356,6 +368,93 @@ def repair_note(rules: tuple[str, ...]) -> str:
     return " ".join(_REPAIRS[rule] for rule in dict.fromkeys(rules))
 
 
+def template_reason(
+    item: Item,
+    aligned: AlignedItem,
+    profile: MotivationProfile | None,
+    history: Sequence[HistoryEntry],
+    *,
+    checker: ReasonChecker | None = None,
+) -> Reason:
+    """Return a reason built from the scorer's choice alone, marked "template".
+
+    It names the motivation (label and kind words), up to TEMPLATE_TITLES of its evidence items
+    from the history and TEMPLATE_TRAITS of the item's metadata traits; without a motivation,
+    the nearest history items (ALIGNED's evidence, else the latest). Of its wordings, fullest
+    first, the first that CHECKER keeps is chosen: pass the catalogue's; by default one over
+    the item and the history alone, which knows every MovieLens genre but not the rest of an
+    Amazon catalogue's categories."""
+    by_id = {entry.item_id: entry for entry in history}
+    motivation = None
+    if profile is not None and aligned.motivation is not None:
+        motivation = profile.motivations[aligned.motivation]
+    cited = [by_id[i] for i in dict.fromkeys(aligned.evidence) if i in by_id]
+    if motivation is not None and not cited:
+        cited = [by_id[i] for i in dict.fromkeys(motivation.evidence) if i in by_id]
+    if motivation is None and not cited:
+        cited = list(reversed(history))
+    cited = cited[:TEMPLATE_TITLES]
+    traits = metadata_traits(item) or [n.lower() for n in item.category_names()]
+    checker = checker or _local_checker(item, history)
+    label = motivation.label if motivation is not None else ""
+    checked = profile if motivation is not None else None
+    candidates = _template_texts(motivation, [_short(e.title or e.text) for e in cited], traits)
+    first_fit: tuple[str, list[str]] | None = None
+    for text, n_titles in candidates:
+        if len(text) > REASON_MAX_CHARS:
+            continue
+        evidence = [e.item_id for e in cited[:n_titles]]
+        draft = ReasonDraft(item_id=item.item_id, motivation=label, evidence=evidence, reason=text)
+        kept = checker.check([draft], shown=[item.item_id], history=history, profile=checked)
+        if kept == {item.item_id: ()}:
+            return Reason(item.item_id, text, label, tuple(evidence), "template")
+        first_fit = first_fit or (text, evidence)
+    text, evidence = first_fit or (candidates[-1][0][:REASON_MAX_CHARS], [])
+    return Reason(item.item_id, text, label, tuple(evidence), "template")
+
+
+def _template_texts(
+    motivation: Motivation | None, titles: list[str], traits: list[str]
+) -> list[tuple[str, int]]:
+    """Return the template's wordings, fullest first, each with how many titles it names."""
+    wordings = []
+    for n_titles in range(len(titles), -1, -1):
+        for n_traits in range(min(len(traits), TEMPLATE_TRAITS), -1, -1):
+            for chosen in _trait_choices(traits, n_traits):
+                wordings.append((_template_text(motivation, titles[:n_titles], chosen), n_titles))
+    return wordings
+
+
+def _trait_choices(traits: list[str], n: int) -> list[list[str]]:
+    if n == 0:
+        return [[]]
+    if n == 1:
+        return [[t] for t in traits]
+    return [[a, b] for i, a in enumerate(traits) for b in traits[i + 1 :]]
+
+
+def _template_text(motivation: Motivation | None, titles: list[str], traits: list[str]) -> str:
+    like = " and ".join(titles)
+    offers = ", plus ".join(traits)
+    if motivation is None:
+        if titles:
+            head = f"Close to {like} in your history"
+            return f"{head}: it offers {offers}." if traits else f"{head}."
+        return f"Recommended for {offers}." if traits else "Recommended as close to your history."
+    kind = f" ({KIND_WORDS[motivation.kind]})" if motivation.kind in KIND_WORDS else ""
+    head = f"Fits your '{motivation.label}' motivation{kind}"
+    if titles and traits:
+        return f"{head}: like {like}, it offers {offers}."
+    if titles:
+        return f"{head}, as {like} did."
+    return f"{head}: it offers {offers}." if traits else f"{head}."
+
+
+def _short(title: str) -> str:
+    parts = title.split()
+    return title if len(parts) <= TEMPLATE_TITLE_WORDS else " ".join(parts[:TEMPLATE_TITLE_WORDS])
+
+
 _last_checker: list[ReasonChecker] = []
 
 
@@ -363,6 +462,15 @@ def _checker_for(items: Mapping[str, Item]) -> ReasonChecker:
     if not _last_checker or _last_checker[0].items is not items:
         _last_checker[:] = [ReasonChecker(items)]
     return _last_checker[0]
+
+
+def _local_checker(item: Item, history: Sequence[HistoryEntry]) -> ReasonChecker:
+    """Return a checker over ITEM and HISTORY alone that knows every MovieLens genre."""
+    items = {
+        e.item_id: Item(e.item_id, e.title, {"categories": ";".join(e.categories)}) for e in history
+    }
+    items[item.item_id] = item
+    return ReasonChecker(items, extra_categories=GENRE_NEEDS, universal_share=float("inf"))
 
 
 def _titles_by_key(
