@@ -40,7 +40,10 @@ def test_the_profile_comes_from_the_llm_once_then_from_the_store(catalogue) -> N
         "history_context": rule.context(catalogue.name),
     }
     first = invoke(Deps(store, "replay:qwen", LazyBackend(lambda: replay)), state, "t1")
-    assert first["profile_source"] == "llm" and first["steps"] == ["extract_motivations"]
+    assert first["profile_source"] == "llm" and first["steps"] == [
+        "load_user",
+        "extract_motivations",
+    ]
     assert "candidates" not in first  # no scorer: the route ends after the profile
     stored = store.profiles_of_user(case["user_id"])
     assert [p.meta["stage"] for p in stored] == ["test"]  # the rule it was cut by
@@ -60,7 +63,7 @@ def test_a_failed_profile_is_an_error_in_state_and_a_recorded_failure(catalogue)
     deps = Deps(store, "replay", LazyBackend(lambda: ReplayBackend([wrong, wrong])))
     history = HistoryRule("test", 2).history(catalogue, "12")
     final = invoke(deps, {"user_id": "12", "history": history})
-    assert final["profile"] is None and final["steps"] == ["extract_motivations"]
+    assert final["profile"] is None and final["steps"] == ["load_user", "extract_motivations"]
     assert "ProfileDraftV2 schema" in final["errors"][0]
     assert store.count("failures") == 1
 
@@ -68,4 +71,14 @@ def test_a_failed_profile_is_an_error_in_state_and_a_recorded_failure(catalogue)
 def test_the_input_schema_needs_a_user_and_a_history() -> None:
     graph = build_graph().compile()
     assert set(graph.get_input_jsonschema()["required"]) == {"user_id", "history"}
-    assert set(graph.get_graph().nodes) == {"__start__", "extract_motivations", "encode", "__end__"}
+    nodes = set(graph.get_graph().nodes) - {"__start__", "__end__"}
+    assert nodes == {
+        "load_user",
+        "extract_motivations",
+        "encode",
+        "retrieve",
+        "align",
+        "explain",
+        "check_reasons",
+        "respond",
+    }

@@ -62,6 +62,10 @@ class LLMError(M3recError):
     """An LLM backend failed."""
 
 
+class LLMDisabledError(LLMError):
+    """An LLM call was needed but the user asked for none (`--no-llm`)."""
+
+
 class LLMUnavailableError(LLMError):
     """The LLM server could not be reached or did not answer in time."""
 

@@ -1,10 +1,26 @@
-"""Assemble the recommendation graph: wiring only. MAR's nodes join here in a later step."""
+"""Assemble the recommendation graph: wiring only."""
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from m3rec.agents.nodes import Deps, encode, extract_motivations, route_after_profile
+from m3rec.agents.mar import (
+    align,
+    check_reasons,
+    explain,
+    respond,
+    retrieve,
+    route_after_align,
+    route_after_check,
+)
+from m3rec.agents.nodes import (
+    Deps,
+    encode,
+    extract_motivations,
+    load_user,
+    route_after_load,
+    route_after_profile,
+)
 from m3rec.state import RecInput, RecState
 
 
@@ -12,13 +28,33 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
     """Return the uncompiled graph; callers compile it with their checkpointer and invoke it
     with `context=Deps(...)`.
 
-    START -> extract_motivations (MOPE) -> [route_after_profile] -> encode (MOTE) -> END,
-    or straight to END when no scorer is given.
+    START -> load_user -> extract_motivations (MOPE, store first) -> retrieve -> align ->
+    explain -> check_reasons -> (explain again for rejected reasons, once) -> respond -> END.
+    Routing: no history ends after load_user; without MAR's context the graph ranks with MOTE
+    alone (encode) or ends after the profile; without an LLM for reasons align goes straight
+    to respond, which gives template reasons.
     """
     builder = StateGraph(RecState, context_schema=Deps, input_schema=RecInput)
-    builder.add_node("extract_motivations", extract_motivations)
-    builder.add_node("encode", encode)
-    builder.add_edge(START, "extract_motivations")
-    builder.add_conditional_edges("extract_motivations", route_after_profile, ["encode", END])
+    for name, node in [
+        ("load_user", load_user),
+        ("extract_motivations", extract_motivations),
+        ("encode", encode),
+        ("retrieve", retrieve),
+        ("align", align),
+        ("explain", explain),
+        ("check_reasons", check_reasons),
+        ("respond", respond),
+    ]:
+        builder.add_node(name, node)
+    builder.add_edge(START, "load_user")
+    builder.add_conditional_edges("load_user", route_after_load, ["extract_motivations", END])
+    builder.add_conditional_edges(
+        "extract_motivations", route_after_profile, ["retrieve", "encode", END]
+    )
     builder.add_edge("encode", END)
+    builder.add_edge("retrieve", "align")
+    builder.add_conditional_edges("align", route_after_align, ["explain", "respond"])
+    builder.add_edge("explain", "check_reasons")
+    builder.add_conditional_edges("check_reasons", route_after_check, ["explain", "respond"])
+    builder.add_edge("respond", END)
     return builder

@@ -1,30 +1,204 @@
-"""One user through the recommendation graph: their motivations (stored or written now), then
-MOTE's ranking of the items they have not touched."""
+"""One user through the recommendation graph: their motivations (stored or written now), the
+candidates, MAR's alignment, and a checked reason for every item."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from m3rec.data import Dataset
 from m3rec.data.histories import PRODUCT_ITEMS, HistoryRule
-from m3rec.schemas import HistoryEntry, MotivationProfile, ProfileSource, ScoredItem
+from m3rec.errors import Usage
+from m3rec.schemas import (
+    AlignedItem,
+    FocusReport,
+    HistoryEntry,
+    MotivationProfile,
+    ProfileSource,
+    Reason,
+)
 from m3rec.settings import Settings
+
+if TYPE_CHECKING:
+    from m3rec.agents.nodes import Deps
+    from m3rec.state import RecInput
+
+# Called with MAR's ranking and the user's profile, before any reason is written.
+OnRanked = Callable[[list[AlignedItem], MotivationProfile | None], None]
 
 
 @dataclass(frozen=True)
 class Recommendations:
     """What `recommend` answers: the history read, the profile and where it came from, the
-    ranked items, and any step that failed (a missing profile still gives a ranking)."""
+    ranked items with their reasons, any step that failed, the graph's path and what the
+    reasons cost."""
 
     user_id: str
     history: list[HistoryEntry]
     profile: MotivationProfile | None
     profile_source: ProfileSource | None
-    items: list[ScoredItem]
+    ranked: list[AlignedItem]
+    reasons: dict[str, Reason]
     errors: list[str]
     steps: list[str]
+    reason_usage: Usage = field(default_factory=Usage)
+    focus: FocusReport | None = None  # `explain`: where the item stands
+
+
+class RecommendPipeline:
+    """The graph with everything it needs for one dataset and MOTE checkpoint, built once and
+    used for any number of users (the LLM only if a profile or a reason needs writing)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dataset: Dataset,
+        checkpoint: Path,
+        *,
+        top_k: int = 10,
+        use_llm: bool = True,
+        store_flag: str | None = None,
+    ) -> None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        from m3rec.agents.encode import MoteScorer
+        from m3rec.agents.mar import MarContext
+        from m3rec.agents.nodes import Deps
+        from m3rec.agents.reason_checks import ReasonChecker
+        from m3rec.data import index_dataset
+        from m3rec.graph import build_graph
+        from m3rec.llm.factory import LazyBackend, build_backend, model_identity
+        from m3rec.ranking.cooccurrence import CoConsumption
+        from m3rec.store import open_store
+
+        self.dataset = dataset
+        scorer = MoteScorer.load(
+            checkpoint,
+            dataset,
+            cache_dir=settings.paths.embeddings_dir,
+            threads=settings.torch.threads,
+        )
+        indexed = index_dataset(dataset)
+        mar = MarContext(
+            scorer=scorer,
+            items=dataset.items,
+            cooc=CoConsumption(indexed.sequences, indexed.n_items),
+            checker=ReasonChecker(dataset.items),
+            settings=settings.mar,
+            top_k=top_k,
+            use_llm=use_llm,
+        )
+        self.deps: Deps = Deps(
+            store=open_store(settings.store, flag=store_flag),
+            model_id=model_identity(settings),
+            llm=LazyBackend((lambda: build_backend(settings)) if use_llm else _no_llm),
+            prompt_id=settings.mope.prompt_id,
+            mar=mar,
+        )
+        self.use_llm = use_llm
+        self.graph = build_graph().compile(checkpointer=InMemorySaver())
+        self._threads = 0
+
+    def recommend(
+        self,
+        user_id: str,
+        *,
+        n_items: int = PRODUCT_ITEMS,
+        rule: HistoryRule | None = None,
+        on_ranked: OnRanked | None = None,
+    ) -> Recommendations:
+        """Run USER_ID's N_ITEMS most recent items (the product rule) through the graph; an
+        unknown user is a DataError. RULE, when given, cuts the history instead (a benchmark
+        reads test-stage histories). ON_RANKED is called with the ranking and the profile as
+        soon as they are known, before any reason is written."""
+        state = self._state(user_id, rule or HistoryRule(n_items=n_items))
+        return self._invoke(state, on_ranked)
+
+    def explain(
+        self, user_id: str, item_id: str, *, n_items: int = PRODUCT_ITEMS
+    ) -> Recommendations:
+        """Explain why ITEM_ID fits USER_ID, or where it stands if it does not; an unknown item,
+        or one the user already has, is a DataError."""
+        from m3rec.data.errors import DataError
+
+        dataset = self.dataset
+        if item_id not in dataset.items:
+            raise DataError(f"item '{item_id}' is not in {dataset.name}: check --item")
+        state = self._state(user_id, HistoryRule(n_items=n_items))
+        mar = self.deps.mar
+        assert mar is not None
+        seen = mar.scorer.seen_items(user_id, [h.item_id for h in state["history"]])
+        if item_id in seen:
+            title = dataset.items[item_id].title
+            raise DataError(
+                f"user {user_id} already has item {item_id} ({title}): explain an item they "
+                "have not had (see `m3rec recommend`)"
+            )
+        state["focus_item"] = item_id
+        return self._invoke(state, None)
+
+    def _state(self, user_id: str, rule: HistoryRule) -> RecInput:
+        return {
+            "user_id": user_id,
+            "history": rule.history(self.dataset, user_id),
+            "history_context": rule.context(self.dataset.name),
+        }
+
+    def _invoke(self, state: RecInput, on_ranked: OnRanked | None) -> Recommendations:
+        self._threads += 1
+        config = {"configurable": {"thread_id": f"{state['user_id']}-{self._threads}"}}
+        final = asyncio.run(self._run(state, config, on_ranked))
+        usage = Usage()
+        for spent in final.get("reason_usage", []):
+            usage.include(spent)
+        return Recommendations(
+            user_id=state["user_id"],
+            history=state["history"],
+            profile=final.get("profile"),
+            profile_source=final.get("profile_source"),
+            ranked=final.get("ranked", []),
+            reasons=final.get("reasons", {}),
+            errors=final.get("errors", []),
+            steps=final.get("steps", []),
+            reason_usage=usage,
+            focus=final.get("focus"),
+        )
+
+    async def _run(
+        self, state: RecInput, config: Any, on_ranked: OnRanked | None
+    ) -> dict[str, Any]:
+        final: dict[str, Any] = {}
+        profile = None
+        async for mode, chunk in self.graph.astream(
+            state,
+            config,
+            context=self.deps,
+            stream_mode=["updates", "values"],
+        ):
+            if mode == "values":
+                final = chunk  # type: ignore[assignment]
+                continue
+            update = chunk.get("extract_motivations") or {}  # type: ignore[union-attr]
+            profile = update.get("profile", profile)
+            if on_ranked is not None and (aligned := chunk.get("align")):  # type: ignore[union-attr]
+                on_ranked(aligned["ranked"], profile)
+        return final
+
+    def close(self) -> None:
+        """Close the LLM backend if a node built it."""
+        self.deps.close()
+
+
+def _no_llm() -> Any:
+    from m3rec.errors import LLMDisabledError
+
+    raise LLMDisabledError(
+        "none is stored for this history, and --no-llm writes none: run `m3rec profile "
+        "--user ID` first"
+    )
 
 
 def recommend(
@@ -35,53 +209,14 @@ def recommend(
     *,
     n_items: int = PRODUCT_ITEMS,
     top_k: int = 10,
+    use_llm: bool = True,
     store_flag: str | None = None,
 ) -> Recommendations:
-    """Run USER_ID's N_ITEMS most recent items (the product rule) through the graph with the
-    MOTE CHECKPOINT trained on DATASET; the LLM is built only if the store lacks the profile."""
-    from langgraph.checkpoint.memory import InMemorySaver
-
-    from m3rec.agents.encode import MoteScorer
-    from m3rec.agents.nodes import Deps
-    from m3rec.graph import build_graph
-    from m3rec.llm.factory import LazyBackend, build_backend, model_identity
-    from m3rec.state import RecInput
-    from m3rec.store import open_store
-
-    rule = HistoryRule(n_items=n_items)
-    history = rule.history(dataset, user_id)
-    scorer = MoteScorer.load(
-        checkpoint,
-        dataset,
-        cache_dir=settings.paths.embeddings_dir,
-        threads=settings.torch.threads,
+    """Recommend TOP_K items to USER_ID of DATASET with the MOTE CHECKPOINT trained on it."""
+    pipeline = RecommendPipeline(
+        settings, dataset, checkpoint, top_k=top_k, use_llm=use_llm, store_flag=store_flag
     )
-    deps = Deps(
-        store=open_store(settings.store, flag=store_flag),
-        model_id=model_identity(settings),
-        llm=LazyBackend(lambda: build_backend(settings)),
-        scorer=scorer,
-        top_k=top_k,
-        prompt_id=settings.mope.prompt_id,
-    )
-    graph = build_graph().compile(checkpointer=InMemorySaver())
-    state: RecInput = {
-        "user_id": user_id,
-        "history": history,
-        "history_context": rule.context(dataset.name),
-    }
     try:
-        final = asyncio.run(
-            graph.ainvoke(state, {"configurable": {"thread_id": user_id}}, context=deps)
-        )
+        return pipeline.recommend(user_id, n_items=n_items)
     finally:
-        deps.close()
-    return Recommendations(
-        user_id=user_id,
-        history=history,
-        profile=final.get("profile"),
-        profile_source=final.get("profile_source"),
-        items=final.get("candidates", []),
-        errors=final.get("errors", []),
-        steps=final.get("steps", []),
-    )
+        pipeline.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Role = Literal["system", "user", "assistant"]
 ProfileSource = Literal["store", "llm"]
@@ -83,3 +83,60 @@ class ScoredItem:
 
     item_id: str
     score: float
+
+
+ReasonSource = Literal["llm", "regenerated", "template"]
+REASON_MIN_CHARS = 20
+REASON_MAX_CHARS = 200
+REASON_MAX_EVIDENCE = 3
+
+
+class ReasonDraft(BaseModel):
+    """One item's reason as drafted: the item, the motivation it names, the history items it
+    cites and the text (what MAR's reason checker reads)."""
+
+    item_id: str = Field(min_length=1)
+    motivation: str
+    evidence: list[str] = Field(max_length=REASON_MAX_EVIDENCE)
+    reason: str = Field(max_length=REASON_MAX_CHARS)
+
+
+@dataclass(frozen=True)
+class AlignedItem:
+    """One candidate as MAR scores it: the combined score, MOTE's history score, the motivation
+    it serves best (an index into the profile's motivations; None without a profile), how
+    strongly, and that motivation's evidence items from the user's history."""
+
+    item_id: str
+    score: float
+    history_score: float
+    alignment: float = 0.0
+    motivation: int | None = None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why one recommended item fits: the text, the motivation it names (a profile label), the
+    history items it cites, who wrote it, and the rules earlier attempts broke."""
+
+    item_id: str
+    text: str
+    motivation: str
+    evidence: tuple[str, ...]
+    source: ReasonSource
+    rejected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FocusReport:
+    """Where one item stands for a user (`m3rec explain`): its rank among every item they could
+    get, the best score there, its cosine with each motivation (profile order), and the history
+    items nearest to it."""
+
+    item_id: str
+    rank: int
+    of: int
+    top_score: float
+    cosines: tuple[float, ...]
+    nearest: tuple[str, ...]

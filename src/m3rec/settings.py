@@ -137,6 +137,27 @@ class MopeSettings(_Section):
         return f"mope/{self.prompt}"
 
 
+class MarSettings(_Section):
+    """How MAR ranks and explains: the alignment weight, the candidates, the LLM's reasons."""
+
+    align_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of the best motivation-trait cosine added to MOTE's history score "
+        "(chosen on validation users: scripts/bench/mar_weight.py)",
+    )
+    reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
+    reorder: bool = Field(
+        False, description="let the LLM re-order the items it explains (measured: BENCHMARKS.md)"
+    )
+    vector_candidates: int = Field(
+        200, ge=1, description="candidates from the Chroma search over MOTE's item vectors"
+    )
+    cf_candidates: int = Field(
+        100, ge=0, description="candidates co-consumed with the user's history"
+    )
+
+
 class Settings(BaseSettings):
     """All of m3rec's settings."""
 
@@ -148,6 +169,7 @@ class Settings(BaseSettings):
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    mar: MarSettings = Field(default_factory=MarSettings)
     mope: MopeSettings = Field(default_factory=MopeSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     paths: PathSettings = Field(default_factory=PathSettings)

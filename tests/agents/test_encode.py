@@ -92,7 +92,7 @@ def test_encode_ranks_unseen_items_after_the_profile(dataset, checkpoint) -> Non
     user = longest_user(dataset)
     profile = motivation_profile(user, "laughs", "wants light comedies to unwind")
     final, history = run_graph(dataset, scorer, profile, user)
-    assert final["steps"] == ["extract_motivations", "encode"]
+    assert final["steps"] == ["load_user", "extract_motivations", "encode"]
     ranked = final["candidates"]
     assert len(ranked) == 10
     scores = [c.score for c in ranked]
@@ -120,7 +120,7 @@ def test_notes_move_the_ranking_towards_the_motivation(dataset, checkpoint) -> N
 def test_without_a_scorer_the_graph_stops_after_the_profile(dataset) -> None:
     user = longest_user(dataset)
     final, _ = run_graph(dataset, None, motivation_profile(user, "x", "y"), user)
-    assert final["steps"] == ["extract_motivations"] and "candidates" not in final
+    assert final["steps"] == ["load_user", "extract_motivations"] and "candidates" not in final
 
 
 def test_a_checkpoint_of_other_data_is_refused(checkpoint) -> None:

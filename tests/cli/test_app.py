@@ -44,7 +44,16 @@ def test_every_command_is_listed_with_a_whole_sentence() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     names = {name.split()[0] for name, _ in commands()}
-    assert names == {"doctor", "demo", "profile", "traits", "train", "evaluate", "recommend"} | {
+    assert names == {
+        "doctor",
+        "demo",
+        "profile",
+        "traits",
+        "train",
+        "evaluate",
+        "recommend",
+        "explain",
+    } | {
         "models",
         "profiles",
     }

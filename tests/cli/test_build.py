@@ -37,12 +37,13 @@ def test_recommend_builds_the_checkpoint_once_then_reuses_it(
         "u0",
         "--store",
         str(tmp_path / "store"),
+        "--no-llm",
     ]
     first = runner.invoke(app, [*args, "--top", "5", "--json"])
     assert first.exit_code == 0, first.output
     doc = json.loads(first.stdout)  # the build's progress and its line stay on stderr
     assert doc["profile_source"] == "store" and doc["errors"] == []
-    ranked = [r["item_id"] for r in doc["recommendations"]]
+    ranked = [r["item_id"] for r in doc["items"]]
     assert len(ranked) == 5 and not set(ranked) & {e.item_id for e in dataset.histories["u0"]}
     [built] = (cache / "checkpoints").iterdir()
     assert built.name.startswith("shelf-") and built.suffix == ".pt"
@@ -53,7 +54,7 @@ def test_recommend_builds_the_checkpoint_once_then_reuses_it(
     stamp = built.stat().st_mtime_ns
     second = runner.invoke(app, [*args, "--top", "5", "--json"])
     assert second.exit_code == 0, second.output
-    assert [r["item_id"] for r in json.loads(second.stdout)["recommendations"]] == ranked
+    assert [r["item_id"] for r in json.loads(second.stdout)["items"]] == ranked
     said = " ".join(second.stderr.split())
     assert f"reusing the cached MOTE checkpoint {built}" in said and "epoch" not in said
     assert built.stat().st_mtime_ns == stamp and list((cache / "checkpoints").iterdir()) == [built]

@@ -34,7 +34,10 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_profile_then_recommend_asks_the_llm_once(checkpoint: Path, tmp_path: Path) -> None:
+def test_profile_then_recommend_asks_the_llm_once(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("M3REC_MAR__REASONS", "0")  # no reasons asked for: only profiles count
     dataset = load_dataset(SLICE)
     user = max(dataset.histories, key=lambda u: len(dataset.histories[u]))
     server = ChatReplayServer(AnyUserReplies())

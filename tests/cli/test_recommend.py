@@ -71,30 +71,41 @@ def store_profile(store_dir: Path, user: str, history) -> None:  # type: ignore[
 
 def test_ranks_with_a_stored_profile_and_prints_json(dataset, checkpoint, tmp_path) -> None:
     user = longest_user(dataset)
-    store_profile(tmp_path / "store", user, product_history(dataset, user, PRODUCT_ITEMS))
+    history = product_history(dataset, user, PRODUCT_ITEMS)
+    store_profile(tmp_path / "store", user, history)
     result = recommend(
         "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user,
-        "--store", str(tmp_path / "store"), "--top", "5", "--json",
+        "--store", str(tmp_path / "store"), "--k", "5", "--no-llm", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["profile_source"] == "store" and doc["errors"] == []
-    assert len(doc["recommendations"]) == 5
+    assert doc["user"] == user and doc["profile_source"] == "store" and doc["errors"] == []
+    assert len(doc["items"]) == 5 and doc["reason_llm"]["calls"] == 0
     seen = {e.item_id for e in dataset.histories[user]}
-    assert not {r["item_id"] for r in doc["recommendations"]} & seen
+    assert not {r["item_id"] for r in doc["items"]} & seen
+    scores = [r["score"] for r in doc["items"]]
+    assert scores == sorted(scores, reverse=True)
+    read = {h.item_id for h in history}
+    for row in doc["items"]:
+        assert row["title"] == dataset.items[row["item_id"]].title
+        assert row["motivation"] in {"family time", "nostalgia"}
+        assert row["reason_source"] == "template" and row["motivation"] in row["reason"]
+        assert {e["item_id"] for e in row["evidence"]} <= read
 
 
-def test_a_readable_answer_says_the_profile_came_from_the_store(
+def test_a_readable_answer_shows_the_motivations_then_the_ranking_then_why(
     dataset, checkpoint, tmp_path
 ) -> None:
     user = longest_user(dataset)
     store_profile(tmp_path / "store", user, product_history(dataset, user, PRODUCT_ITEMS))
     result = recommend(
         "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user,
-        "--store", str(tmp_path / "store"),
+        "--store", str(tmp_path / "store"), "--top", "3", "--no-llm",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "from the store" in result.stdout and "family time" in result.stdout
+    out = result.stdout
+    assert out.index("Why they act") < out.index("serves") < out.index("Why\n")
+    assert "family time" in out and "[template]" in out
 
 
 def test_without_an_llm_still_ranks_and_says_why(
@@ -107,7 +118,53 @@ def test_without_an_llm_still_ranks_and_says_why(
         "--base-url", f"http://127.0.0.1:{free_port()}/v1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "warning: no profile" in result.stdout and "ranking by history alone" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert "warning: no profile" in said and "ranked by history alone" in said
+    assert "Close to" in said and "Traceback" not in result.output  # template reasons
+
+
+def test_no_llm_writes_no_profile(dataset, checkpoint, tmp_path) -> None:
+    result = recommend(
+        "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", longest_user(dataset),
+        "--store", str(tmp_path / "store"), "--no-llm", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["profile"] is None and "--no-llm writes none" in doc["errors"][0]
+    assert {r["reason_source"] for r in doc["items"]} == {"template"}
+
+
+def test_explain_gives_the_rank_the_alignments_and_a_checked_reason(
+    dataset, checkpoint, tmp_path
+) -> None:
+    user = longest_user(dataset)
+    store_profile(tmp_path / "store", user, product_history(dataset, user, PRODUCT_ITEMS))
+    base = ["--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user]
+    base += ["--store", str(tmp_path / "store"), "--no-llm"]
+    top = json.loads(recommend(*base, "--k", "3", "--json").stdout)["items"]
+    result = runner.invoke(app, ["explain", *base, "--item", top[1]["item_id"], "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["rank"] == 2 and doc["of"] == len(dataset.items) - len(dataset.histories[user])
+    assert doc["score"] == top[1]["score"] and doc["reason"] == top[1]["reason"]
+    assert [m["label"] for m in doc["motivations"]] == ["family time", "nostalgia"]
+    assert doc["nearest"] and doc["reason_source"] == "template"
+    readable = runner.invoke(app, ["explain", *base, "--item", top[0]["item_id"]])
+    assert readable.exit_code == 0 and "rank 1 of" in readable.stdout
+
+
+def test_explain_refuses_an_item_the_user_has_or_that_does_not_exist(
+    dataset, checkpoint, tmp_path
+) -> None:
+    user = longest_user(dataset)
+    base = ["explain", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", user]
+    base += ["--store", str(tmp_path / "store"), "--no-llm"]
+    had = dataset.histories[user][0].item_id
+    result = runner.invoke(app, [*base, "--item", had])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(f"error: user {user} already has item {had}")
+    result = runner.invoke(app, [*base, "--item", "no-such-item"])
+    assert result.exit_code == 1 and "is not in" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -140,4 +197,4 @@ def test_a_local_model_not_downloaded_still_ranks_and_says_why(
     assert result.exit_code == 0, result.output
     said = " ".join(result.stdout.split())
     assert "warning: no profile" in said and "is not downloaded" in said
-    assert "ranking by history alone" in said and "Traceback" not in result.output
+    assert "ranked by history alone" in said and "Traceback" not in result.output

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from m3rec.agents.encode import MoteScorer
+from m3rec.agents.mar import MarContext
 from m3rec.agents.notes import profile_notes
 from m3rec.agents.profiles import profile_user
 from m3rec.errors import LLMError, ModelError
@@ -31,6 +32,7 @@ class Deps:
     scorer: MoteScorer | None = None  # MOTE; without it the graph ends after the profile
     top_k: int = 20
     prompt_id: str | None = None  # MOPE's prompt; None: the newest
+    mar: MarContext | None = None  # MAR: retrieve, align, explain (the recommend pipeline)
 
     def close(self) -> None:
         """Close the LLM backend if a node built it."""
@@ -53,7 +55,8 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
             prompt_id=deps.prompt_id,
         )
     except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on
-        return {"profile": None, "errors": [str(exc)], "steps": ["extract_motivations"]}
+        error = f"no profile ({exc})"
+        return {"profile": None, "errors": [error], "steps": ["extract_motivations"]}
     return {
         "profile": result.profile,
         "profile_source": result.source,
@@ -61,8 +64,30 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
     }
 
 
-def route_after_profile(state: RecState, runtime: Runtime[Deps]) -> Literal["encode", "__end__"]:
-    """Rank with MOTE when a scorer is given; otherwise the profile is the answer."""
+async def load_user(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Refuse a user with nothing to read: no history, no motivations, no recommendations."""
+    if not state["history"]:
+        return {
+            "errors": [f"user {state['user_id']} has no history to read"],
+            "steps": ["load_user"],
+        }
+    return {"steps": ["load_user"]}
+
+
+def route_after_load(
+    state: RecState, runtime: Runtime[Deps]
+) -> Literal["extract_motivations", "__end__"]:
+    """Go on only with a history to read."""
+    return "extract_motivations" if state["history"] else "__end__"
+
+
+def route_after_profile(
+    state: RecState, runtime: Runtime[Deps]
+) -> Literal["retrieve", "encode", "__end__"]:
+    """Recommend with MAR when its context is given, rank with MOTE alone when only a scorer
+    is; otherwise the profile is the answer."""
+    if runtime.context.mar is not None:
+        return "retrieve"
     return "encode" if runtime.context.scorer is not None else "__end__"
 
 

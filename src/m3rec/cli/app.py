@@ -49,6 +49,7 @@ app.command("traits")(profile.traits)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("recommend")(recommend.recommend)
+app.command("explain")(recommend.explain)
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
-"""`m3rec recommend`: one user through the graph (their motivations, then MOTE's ranking)."""
+"""`m3rec recommend`: one user through the graph, a checked reason for every item."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,91 +21,233 @@ from m3rec.cli.options import (
 from m3rec.cli.render import (
     console,
     item_titles,
+    print_explanation,
     print_json,
     print_profile,
-    print_recommendations,
+    print_ranked,
+    print_reasons,
     spinner,
 )
 from m3rec.data.histories import PRODUCT_ITEMS
 from m3rec.settings import Settings
 
+if TYPE_CHECKING:
+    from m3rec.data import Dataset
+    from m3rec.recommending import Recommendations
+    from m3rec.schemas import AlignedItem, MotivationProfile
+
+CheckpointOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint",
+        help="A MOTE checkpoint from `m3rec train` on --data. Default: built on first use "
+        "and cached under paths.cache_dir (keyed by the data and settings), then reused.",
+        show_default=False,
+    ),
+]
+UserOpt = Annotated[
+    str, typer.Option("--user", help="The user to recommend for.", show_default=False)
+]
+ItemsOpt = Annotated[
+    int,
+    typer.Option(
+        "--items",
+        min=1,
+        max=60,
+        help="How many of the user's most recent items are read (as `profile --user` "
+        "reads them, so its stored profile is reused).",
+    ),
+]
+NoLlmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-llm",
+        help="Call no LLM: motivations only from the store (none stored: ranked by history "
+        "alone) and template reasons.",
+    ),
+]
+
 
 @reports_errors
 @with_llm_settings
 def recommend(
-    user: Annotated[
-        str, typer.Option("--user", help="The user to recommend for.", show_default=False)
-    ],
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="A MOTE checkpoint from `m3rec train` on --data. Default: built on first use "
-            "and cached under paths.cache_dir (keyed by the data and settings), then reused.",
-            show_default=False,
-        ),
-    ] = None,
+    user: UserOpt,
+    checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
     data_format: FormatOpt = "auto",
-    items: Annotated[
-        int,
-        typer.Option(
-            "--items",
-            min=1,
-            max=60,
-            help="How many of the user's most recent items are read (as `profile --user` "
-            "reads them, so its stored profile is reused).",
-        ),
-    ] = PRODUCT_ITEMS,
-    top: Annotated[int, typer.Option("--top", min=1, max=200, help="How many items to show.")] = 10,
+    items: ItemsOpt = PRODUCT_ITEMS,
+    k: Annotated[
+        int, typer.Option("--k", "--top", min=1, max=200, help="How many items to recommend.")
+    ] = 10,
+    no_llm: NoLlmOpt = False,
     store: Path | None = None,
     *,
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recommend items to a user, with their motivations.
+    """Recommend items to a user, each with why it fits.
 
-    The user's motivations (MOPE) come from the store or are written now by the LLM; MOTE then
-    ranks the items the user has not interacted with.
+    The user's motivations (MOPE) come from the store or are written now by the LLM. Candidates
+    come from a Chroma search over MOTE's item vectors and from items co-consumed with the
+    history; MAR scores each against the history and every motivation, keeps the motivation it
+    serves best and the user's items that show it, and the LLM words a reason for the top
+    items (mar.reasons, default 5). Every reason is checked against the history, the profile
+    and the item: a rejected one is written once more, then replaced by a template reason.
     """
-    from m3rec.recommending import recommend as recommend_items
+    from m3rec.recommending import RecommendPipeline
 
     dataset = load_data(data, data_format)
     checkpoint = checkpoint_for(settings, dataset, checkpoint)
-    with spinner("reading the user's motivations (the LLM writes them if none are stored)"):
-        answer = recommend_items(
+    with spinner("loading MOTE and the catalogue"):
+        pipeline = RecommendPipeline(
             settings,
             dataset,
-            user,
             checkpoint,
-            n_items=items,
-            top_k=top,
+            top_k=k,
+            use_llm=not no_llm,
             store_flag=store_flag(store),
         )
+    shown = not as_json
+
+    def on_ranked(ranked: list[AlignedItem], profile: MotivationProfile | None) -> None:
+        if shown:
+            _print_head(dataset, user, profile, ranked)
+
+    try:
+        with spinner("reading the motivations, ranking, and writing the reasons"):
+            answer = pipeline.recommend(user, n_items=items, on_ranked=on_ranked)
+    finally:
+        pipeline.close()
     if as_json:
-        print_json(
-            {
-                "user_id": answer.user_id,
-                "profile": answer.profile.model_dump(mode="json") if answer.profile else None,
-                "profile_source": answer.profile_source,
-                "recommendations": [
-                    {
-                        "item_id": s.item_id,
-                        "title": dataset.items[s.item_id].title,
-                        "score": round(s.score, 6),
-                    }
-                    for s in answer.items
-                ],
-                "errors": answer.errors,
-            }
-        )
+        print_json(recommendations_json(dataset, answer))
         return
     for error in answer.errors:
-        console.print(
-            f"[yellow]warning:[/yellow] no profile ({escape(error)}); ranking by history alone"
+        console.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
+    print_reasons(dataset, answer.ranked, answer.reasons)
+
+
+def _print_head(
+    dataset: Dataset,
+    user: str,
+    profile: MotivationProfile | None,
+    ranked: list[AlignedItem],
+) -> None:
+    if profile is not None:
+        console.print(f"[bold]User {escape(user)}[/bold]: why they act")
+        print_profile(profile, item_titles(dataset))
+    else:
+        console.print(f"[bold]User {escape(user)}[/bold]: no motivations; ranked by history alone")
+    print_ranked(dataset, ranked, profile)
+
+
+def recommendations_json(dataset: Dataset, answer: Recommendations) -> dict[str, Any]:
+    """Return the `recommend --json` document."""
+
+    def evidence(ids: tuple[str, ...]) -> list[dict[str, str]]:
+        return [{"item_id": i, "title": dataset.items[i].title} for i in ids if i in dataset.items]
+
+    profile = answer.profile
+    rows = []
+    for aligned in answer.ranked:
+        reason = answer.reasons.get(aligned.item_id)
+        served = (
+            profile.motivations[aligned.motivation].label
+            if profile is not None and aligned.motivation is not None
+            else None
         )
-    if answer.profile is not None:
-        source = "from the store" if answer.profile_source == "store" else "written now"
-        console.print(f"[bold]User {answer.user_id}[/bold]: motivations {source}")
-        print_profile(answer.profile, item_titles(dataset))
-    print_recommendations(dataset, answer.items)
+        rows.append(
+            {
+                "item_id": aligned.item_id,
+                "title": dataset.items[aligned.item_id].title,
+                "score": round(aligned.score, 6),
+                "history_score": round(aligned.history_score, 6),
+                "alignment": round(aligned.alignment, 6),
+                "motivation": served,
+                "reason": reason.text if reason else None,
+                "reason_source": reason.source if reason else None,
+                "rejected": list(reason.rejected) if reason else [],
+                "evidence": evidence(reason.evidence if reason else aligned.evidence),
+            }
+        )
+    usage = answer.reason_usage
+    return {
+        "user": answer.user_id,
+        "profile_source": answer.profile_source,
+        "profile": profile.model_dump(mode="json") if profile else None,
+        "items": rows,
+        "reason_llm": {
+            "calls": usage.calls,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "seconds": round(usage.seconds, 3),
+        },
+        "errors": answer.errors,
+    }
+
+
+@reports_errors
+@with_llm_settings
+def explain(
+    user: UserOpt,
+    item: Annotated[str, typer.Option("--item", help="The item to explain.", show_default=False)],
+    checkpoint: CheckpointOpt = None,
+    data: DataOpt = None,
+    data_format: FormatOpt = "auto",
+    items: ItemsOpt = PRODUCT_ITEMS,
+    no_llm: NoLlmOpt = False,
+    store: Path | None = None,
+    *,
+    settings: Settings,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain why an item fits a user, or honestly why it does not.
+
+    Shows the item's rank among everything the user could get, its score, how it aligns with
+    each of the user's motivations, and the user's items nearest to it. An item that ranks in
+    the top 100 gets a reason (checked like `recommend`'s); one further down gets the numbers.
+    """
+    from m3rec.recommending import RecommendPipeline
+
+    dataset = load_data(data, data_format)
+    checkpoint = checkpoint_for(settings, dataset, checkpoint)
+    with spinner("loading MOTE and the catalogue"):
+        pipeline = RecommendPipeline(
+            settings, dataset, checkpoint, use_llm=not no_llm, store_flag=store_flag(store)
+        )
+    try:
+        with spinner("reading the motivations, scoring every item, and writing the reason"):
+            answer = pipeline.explain(user, item, n_items=items)
+    finally:
+        pipeline.close()
+    document = explanation_json(dataset, answer)
+    if as_json:
+        print_json(document)
+        return
+    for error in answer.errors:
+        console.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
+    print_explanation(document)
+
+
+def explanation_json(dataset: Dataset, answer: Recommendations) -> dict[str, Any]:
+    """Return the `explain --json` document."""
+    focus, profile = answer.focus, answer.profile
+    if focus is None or not answer.ranked:
+        return {"user": answer.user_id, "errors": answer.errors}
+    row = recommendations_json(dataset, answer)["items"][0]
+    motivations = []
+    if profile is not None:
+        for m, cosine in zip(profile.motivations, focus.cosines, strict=False):
+            motivations.append({"label": m.label, "kind": m.kind, "cosine": round(cosine, 6)})
+    return {
+        "user": answer.user_id,
+        "profile_source": answer.profile_source,
+        "item": {"item_id": focus.item_id, "title": dataset.items[focus.item_id].title},
+        "rank": focus.rank,
+        "of": focus.of,
+        "top_score": round(focus.top_score, 6),
+        **{k: row[k] for k in ("score", "history_score", "alignment", "motivation")},
+        "motivations": motivations,
+        "nearest": [{"item_id": i, "title": dataset.items[i].title} for i in focus.nearest],
+        **{k: row[k] for k in ("reason", "reason_source", "rejected", "evidence")},
+        "errors": answer.errors,
+    }

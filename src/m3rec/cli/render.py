@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from m3rec.data import Dataset, LoadReport
     from m3rec.llm.base import Usage
     from m3rec.profile_archive import ProfileRow
-    from m3rec.schemas import HistoryEntry, MotivationProfile, ScoredItem
+    from m3rec.schemas import AlignedItem, HistoryEntry, MotivationProfile, Reason, ScoredItem
 
 console = Console()
 err_console = Console(stderr=True)
@@ -316,6 +316,62 @@ def print_recommendations(dataset: Dataset, ranked: Sequence[ScoredItem]) -> Non
         kind = item.fields.get("genres") or item.fields.get("categories", "")
         table.add_row(str(rank), scored.item_id, item.title, kind, f"{scored.score:.3f}")
     console.print(table)
+
+
+def print_ranked(
+    dataset: Dataset, ranked: Sequence[AlignedItem], profile: MotivationProfile | None
+) -> None:
+    """Print MAR's ranking: rank, id, title, genres or categories, score, the motivation served."""
+    table = Table("#", "item", "title", "genres / categories", "score", "serves")
+    for rank, aligned in enumerate(ranked, 1):
+        item = dataset.items[aligned.item_id]
+        kind = item.fields.get("genres") or item.fields.get("categories", "")
+        serves = ""
+        if profile is not None and aligned.motivation is not None:
+            serves = f"{profile.motivations[aligned.motivation].label} ({aligned.alignment:.2f})"
+        table.add_row(str(rank), aligned.item_id, item.title, kind, f"{aligned.score:.3f}", serves)
+    console.print(table)
+
+
+def print_reasons(
+    dataset: Dataset, ranked: Sequence[AlignedItem], reasons: Mapping[str, Reason]
+) -> None:
+    """Print why each ranked item fits: the reason, who wrote it, the history items it cites."""
+    console.print("[bold]Why[/bold]")
+    for rank, aligned in enumerate(ranked, 1):
+        reason = reasons.get(aligned.item_id)
+        if reason is None:
+            continue
+        cited = "; ".join(dataset.items[e].title for e in reason.evidence if e in dataset.items)
+        source = {"llm": "", "regenerated": " [regenerated]", "template": " [template]"}
+        console.print(
+            f"{rank:>2}. [bold]{escape(dataset.items[aligned.item_id].title)}[/bold]: "
+            f"{escape(reason.text)}[dim]{escape(source[reason.source])}"
+            f"{' (shown by: ' + escape(cited) + ')' if cited else ''}[/dim]",
+            highlight=False,
+        )
+
+
+def print_explanation(doc: Mapping[str, Any]) -> None:
+    """Print `m3rec explain`'s account: rank, score, each motivation's cosine, the reason."""
+    item = doc["item"]
+    console.print(
+        f"[bold]{escape(item['title'])}[/bold] ({escape(item['item_id'])}) for user "
+        f"{escape(str(doc['user']))}: rank {doc['rank']:,} of {doc['of']:,}, score "
+        f"{doc['score']:.3f} (top item {doc['top_score']:.3f}; history {doc['history_score']:.3f})",
+        highlight=False,
+    )
+    if doc["motivations"]:
+        table = Table("motivation", "kind", "alignment", title="How it aligns with each motivation")
+        for m in sorted(doc["motivations"], key=lambda m: -m["cosine"]):
+            kind = KIND_WORDS.get(m["kind"] or "", m["kind"] or "")
+            table.add_row(m["label"], kind, f"{m['cosine']:.3f}")
+        console.print(table)
+    if doc["nearest"]:
+        nearest = "; ".join(n["title"] for n in doc["nearest"])
+        console.print(f"[bold]Nearest of their items[/bold] {escape(nearest)}", highlight=False)
+    source = "" if doc["reason_source"] == "llm" else f" [{doc['reason_source']}]"
+    console.print(f"[bold]Why[/bold] {escape(doc['reason'] or '')}[dim]{escape(source)}[/dim]")
 
 
 def print_models(rows: Sequence[Mapping[str, Any]], model_dir: object) -> None:

@@ -119,12 +119,15 @@ def structured(
     max_tokens: int | None = None,
     json_schema: dict[str, Any] | None = None,
     check: Callable[[T], None] | None = None,
+    temperature: float | None = None,
 ) -> StructuredResult[T]:
     """Ask BACKEND for an object of SCHEMA: constrained generation, validation, one repair.
 
     JSON_SCHEMA, when given, is what generation is constrained to (a narrower form of SCHEMA's,
     such as one whose ids are the request's own); CHECK may raise `ReplyRejected` for a reply
     that fits the schema but not the task, and that reply is repaired like a malformed one.
+    TEMPERATURE, when given, is the first request's (the backend's own otherwise); a repair is
+    asked at REPAIR_TEMPERATURE.
     """
     json_schema = json_schema or schema.model_json_schema()
     usage = Usage()
@@ -132,7 +135,6 @@ def structured(
     rejected: list[tuple[str, ...]] = []
     conversation = list(messages)
     error = ""
-    temperature: float | None = None
     for _attempt in range(2):
         completion = backend.complete(
             conversation, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature

@@ -1,0 +1,111 @@
+"""What MAR's explain step asks the LLM for: a reason per item, under a bounded JSON schema.
+
+The scorer has already chosen, for each item, the motivation it serves and the history items
+that show it; the LLM words the reason and cites some of those items. The schema sent for
+generation is built per request: one property per item, whose evidence is an enum of that
+item's own evidence ids, every string and list bounded, so a whole reply always fits its token
+budget. With re-ordering on, the reply also gives the items' ids best first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
+from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
+
+__all__ = [
+    "MAX_EVIDENCE",
+    "REASON_MAX_CHARS",
+    "REASON_MIN_CHARS",
+    "ReasonDraft",
+    "ReasonsReply",
+    "ReasonsRequest",
+    "reasons_request",
+]
+
+# The token bound counts each bounded string at one token a character and each id at its length
+# plus quotes and separator, plus the keys and punctuation: a reply can never be cut off.
+_TOKENS_FRAME = 40
+_TOKENS_PER_REASON_KEYS = 30
+
+
+class ItemReason(BaseModel):
+    """One item's reason in the LLM's reply."""
+
+    evidence: list[str] = Field(max_length=MAX_EVIDENCE)
+    reason: str = Field(max_length=REASON_MAX_CHARS)
+
+
+class ReasonsReply(BaseModel):
+    """The LLM's whole reply: a reason per item id, and the ids best first when asked."""
+
+    reasons: dict[str, ItemReason]
+    order: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ReasonsRequest:
+    """The generation schema for one request and the reply's token bound."""
+
+    json_schema: dict[str, Any]
+    max_tokens: int
+
+
+def reasons_request(evidence: dict[str, list[str]], *, reorder: bool) -> ReasonsRequest:
+    """Return the schema asking for a reason for each item of EVIDENCE (item id -> the ids it may
+    cite, in the order shown), and with REORDER the item ids best first."""
+    reasons = {
+        item: {
+            "type": "object",
+            "properties": {
+                "evidence": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ids[:MAX_EVIDENCE]},
+                    "minItems": 1,
+                    "maxItems": min(MAX_EVIDENCE, len(ids)),
+                }
+                if ids
+                else {"type": "array", "maxItems": 0},
+                "reason": {
+                    "type": "string",
+                    "minLength": REASON_MIN_CHARS,
+                    "maxLength": REASON_MAX_CHARS,
+                },
+            },
+            "required": ["evidence", "reason"],
+            "additionalProperties": False,
+        }
+        for item, ids in evidence.items()
+    }
+    properties: dict[str, Any] = {
+        "reasons": {
+            "type": "object",
+            "properties": reasons,
+            "required": list(evidence),
+            "additionalProperties": False,
+        }
+    }
+    ids = [*evidence, *(e for cited in evidence.values() for e in cited)]
+    per_id = max((len(i) for i in ids), default=1) + 4
+    per_reason = _TOKENS_PER_REASON_KEYS + per_id * (1 + MAX_EVIDENCE) + REASON_MAX_CHARS
+    budget = _TOKENS_FRAME + per_reason * len(evidence)
+    if reorder:
+        n = len(evidence)
+        properties["order"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(evidence)},
+            "minItems": n,
+            "maxItems": n,
+        }
+        budget += per_id * n
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+    return ReasonsRequest(schema, budget)

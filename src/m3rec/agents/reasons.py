@@ -1,0 +1,131 @@
+"""MAR's explain step: ask the LLM to word a reason for each top item (prompt `mar/v1`).
+
+What each reason may say is fixed before the LLM is asked: the motivation the scorer matched
+the item to, that motivation's evidence items and the item's own details; the reply can cite
+only those evidence ids, and the checker reads the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from m3rec import prompts
+from m3rec.agents.mope_drafts import KIND_WORDS
+from m3rec.agents.reason_drafts import ReasonDraft, ReasonsReply, reasons_request
+from m3rec.data.traits import metadata_traits
+from m3rec.data.types import Item
+from m3rec.errors import Usage
+from m3rec.llm.base import REPAIR_TEMPERATURE, LLMBackend, structured
+from m3rec.schemas import AlignedItem, ChatMessage, HistoryEntry, MotivationProfile
+
+PROMPT = ("mar", "v1")
+MAX_DETAILS = 220
+_MARKERS = ("<<<ITEMS", "ITEMS>>>")
+ORDER_RULE = (
+    '\nAlso give "order": the ids of these items from the best to the worst fit for this person.'
+)
+REPAIR_RULE = "\nEarlier reasons for these items were rejected; write new ones.\n"
+
+
+@dataclass(frozen=True)
+class DraftedReasons:
+    """The LLM's reasons for some items, its order of them (when asked), and what it cost."""
+
+    drafts: list[ReasonDraft]
+    order: list[str] | None
+    usage: Usage = field(default_factory=Usage)
+
+
+def clean(text: str, limit: int = MAX_DETAILS) -> str:
+    """Return catalogue TEXT on one line, without the prompt's markers, at most LIMIT chars."""
+    text = " ".join(text.split())
+    for marker in _MARKERS:
+        text = text.replace(marker, "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def motivation_words(profile: MotivationProfile, index: int) -> str:
+    """Return a motivation as the prompt names it: label (kind words): description."""
+    m = profile.motivations[index]
+    kind = f" ({KIND_WORDS[m.kind]})" if m.kind in KIND_WORDS else ""
+    return f"{m.label}{kind}: {m.description}"
+
+
+def describe_item(
+    item: Item,
+    aligned: AlignedItem,
+    profile: MotivationProfile,
+    titles: Mapping[str, str],
+) -> str:
+    """Return the lines the prompt shows for one item: its details, the motivation it serves
+    and the history items that show that motivation."""
+    parts = [f"item [{item.item_id}] {clean(item.text())}"]
+    if traits := metadata_traits(item):
+        parts.append(f"traits: {clean(', '.join(traits), 120)}")
+    lines = [" | ".join(parts)]
+    if aligned.motivation is not None:
+        lines.append(f"  motivation: {clean(motivation_words(profile, aligned.motivation))}")
+    cited = "; ".join(f"[{i}] {clean(titles.get(i, i), 80)}" for i in aligned.evidence)
+    lines.append(f"  history: {cited or '(none)'}")
+    return "\n".join(lines)
+
+
+def reasons_messages(
+    items: Mapping[str, Item],
+    aligned: Sequence[AlignedItem],
+    profile: MotivationProfile,
+    history: Sequence[HistoryEntry],
+    *,
+    reorder: bool,
+    repair: Mapping[str, str] | None = None,
+) -> list[ChatMessage]:
+    """Return the chat asking for reasons on ALIGNED; REPAIR maps an item id to what was wrong
+    with its last reason."""
+    titles = {h.item_id: h.title or h.text for h in history}
+    block = "\n".join(describe_item(items[a.item_id], a, profile, titles) for a in aligned)
+    order_rule = ORDER_RULE if reorder else ""
+    if repair:
+        notes = "".join(f"[{item}]: {note}\n" for item, note in repair.items())
+        order_rule = REPAIR_RULE + notes + order_rule
+    return prompts.render(*PROMPT, items=block, order_rule=order_rule).messages
+
+
+def draft_reasons(
+    llm: LLMBackend,
+    items: Mapping[str, Item],
+    aligned: Sequence[AlignedItem],
+    profile: MotivationProfile,
+    history: Sequence[HistoryEntry],
+    *,
+    reorder: bool = False,
+    repair: Mapping[str, str] | None = None,
+) -> DraftedReasons:
+    """Ask LLM for a reason for each of ALIGNED (one structured call, one schema repair); with
+    REPAIR, a regeneration at the repair temperature. Raises StructuredOutputError on garbage."""
+    evidence = {a.item_id: list(a.evidence) for a in aligned}
+    request = reasons_request(evidence, reorder=reorder)
+    messages = reasons_messages(items, aligned, profile, history, reorder=reorder, repair=repair)
+    result = structured(
+        llm,
+        messages,
+        ReasonsReply,
+        json_schema=request.json_schema,
+        max_tokens=request.max_tokens,
+        temperature=REPAIR_TEMPERATURE if repair else None,
+    )
+    labels = {
+        a.item_id: profile.motivations[a.motivation].label if a.motivation is not None else ""
+        for a in aligned
+    }
+    reply = result.value
+    drafts = [
+        ReasonDraft(
+            item_id=item,
+            motivation=labels.get(item, ""),
+            evidence=list(r.evidence),
+            reason=r.reason.strip(),
+        )
+        for item, r in reply.reasons.items()
+    ]
+    return DraftedReasons(drafts, reply.order, result.usage)

@@ -1,0 +1,67 @@
+"""The reasons schema: per-item evidence enums, a token bound no reply can exceed, and a grammar
+llama.cpp builds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from llama_cpp.llama_grammar import LlamaGrammar
+from pydantic import ValidationError
+
+from m3rec.agents.mar import reordered
+from m3rec.agents.reason_drafts import (
+    MAX_EVIDENCE,
+    REASON_MAX_CHARS,
+    ReasonsReply,
+    reasons_request,
+)
+from m3rec.schemas import AlignedItem
+
+EVIDENCE = {"B00004TUBL": ["B0000530HU", "B00021DJ32"], "B000052YPE": ["B0009OAHNA"]}
+
+
+def test_each_item_may_cite_only_its_own_evidence_and_the_grammar_builds() -> None:
+    request = reasons_request(EVIDENCE, reorder=True)
+    reasons = request.json_schema["properties"]["reasons"]
+    assert reasons["required"] == list(EVIDENCE)
+    for item, ids in EVIDENCE.items():
+        cited = reasons["properties"][item]["properties"]["evidence"]
+        assert cited["items"]["enum"] == ids and cited["maxItems"] == len(ids)
+    order = request.json_schema["properties"]["order"]
+    assert order["items"]["enum"] == list(EVIDENCE) and order["minItems"] == 2
+    LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
+
+
+def test_without_reordering_no_order_is_asked_for() -> None:
+    assert "order" not in reasons_request(EVIDENCE, reorder=False).json_schema["properties"]
+
+
+def test_the_longest_reply_the_schema_allows_fits_the_token_budget() -> None:
+    request = reasons_request(EVIDENCE, reorder=True)
+    longest = {
+        "reasons": {
+            item: {"evidence": ids[:MAX_EVIDENCE], "reason": "x" * REASON_MAX_CHARS}
+            for item, ids in EVIDENCE.items()
+        },
+        "order": list(EVIDENCE),
+    }
+    # One token a character is the worst a tokenizer does; the grammar allows one space per
+    # separator, as json.dumps writes them.
+    text = json.dumps(longest)
+    assert len(text) <= request.max_tokens
+    assert ReasonsReply.model_validate(longest).order == list(EVIDENCE)
+
+
+def test_a_reason_over_the_bound_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        ReasonsReply.model_validate(
+            {"reasons": {"a": {"evidence": [], "reason": "x" * (REASON_MAX_CHARS + 1)}}}
+        )
+
+
+def test_the_llm_order_moves_only_the_items_it_explained() -> None:
+    ranked = [AlignedItem(i, 1.0 - n / 10, 0.0) for n, i in enumerate("abcdef")]
+    out = reordered(ranked, ["c", "a", "zz", "c", "b"])  # unknown and repeated ids ignored
+    assert [a.item_id for a in out] == ["c", "a", "b", "d", "e", "f"]
+    assert [a.item_id for a in reordered(ranked, ["e", "b"])] == ["a", "e", "c", "d", "b", "f"]
