@@ -20,7 +20,13 @@ reason that breaks a rule is asked for once more (with `repair_note`), then repl
   motivation's label, detail or kind words, leaving out the catalogue's category words ("sci-fi"
   names a genre, not a motivation) and words such as "enjoy"; for an unknown motivation, with
   any of the profile's;
-- `empty_reason`: the text is blank, shorter than REASON_MIN_CHARS, or only the item's title.
+- `empty_reason`: the text is blank, shorter than REASON_MIN_CHARS, or only the item's title;
+- `not_about_item`: the text names nothing of the item: no word of its title, its genres or
+  categories, or its metadata traits ("You are a fan of comedies" said of a crime drama);
+- `repeated_reason`: two items got the same text;
+- `copied_item_text`: the text repeats a run of COPY_RUN words of the item's own free text
+  (description, tags): catalogue text is data, and an instruction hidden there must not come
+  out in a reason.
 """
 
 from __future__ import annotations
@@ -46,7 +52,11 @@ REASON_RULES = (
     "unknown_motivation",
     "no_motivation",
     "empty_reason",
+    "not_about_item",
+    "repeated_reason",
+    "copied_item_text",
 )
+COPY_RUN = 6
 # A title is looked for only if it has TITLE_MIN_WORDS content words, or one of TITLE_MIN_CHARS.
 TITLE_MIN_WORDS = 2
 TITLE_MIN_CHARS = 6
@@ -68,6 +78,9 @@ _REPAIRS = {
     "unknown_motivation": "Use the motivation given for the item, exactly as written.",
     "no_motivation": "Say which of the person's motivations the item serves, in its own words.",
     "empty_reason": "Write a full sentence on why the item fits, not only its title.",
+    "not_about_item": "Say what this item is or offers, from its own details.",
+    "repeated_reason": "Write a different reason for each item.",
+    "copied_item_text": "Use your own words, not the item's description.",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
@@ -226,11 +239,14 @@ class ReasonChecker:
             {entry.item_id: entry for entry in history}, _titles_by_key(history), profile
         )
         broken: dict[str, set[str]] = {}
+        texts = Counter(" ".join(words(d.reason)) for d in drafts if d.item_id in shown_ids)
         for draft in drafts:
             if draft.item_id not in shown_ids:
                 broken.setdefault(draft.item_id, set()).add("unknown_item")
                 continue
             rules = self._check_one(draft, request)
+            if texts[" ".join(words(draft.reason))] > 1:
+                rules.add("repeated_reason")
             if draft.item_id in broken:
                 rules |= broken[draft.item_id] | {"unknown_item"}
             broken[draft.item_id] = rules
@@ -265,6 +281,11 @@ class ReasonChecker:
             rules.add("invented_trait")
         if profile is not None and not self._names_motivation(draft.reason, profile, motivation):
             rules.add("no_motivation")
+        if item is not None:
+            if not _stems(draft.reason) & _item_stems(item):
+                rules.add("not_about_item")
+            if _shares_run(draft.reason, _free_text(item), COPY_RUN):
+                rules.add("copied_item_text")
         return rules
 
     def _support_of_id(self, item_id: str, item: Item | None) -> _Support:
@@ -588,6 +609,28 @@ def _fold(word: str) -> str:
         if folded.endswith(end) and len(folded) > len(end) + 2:
             return folded[: -len(end)] + again
     return folded
+
+
+def _item_stems(item: Item) -> set[str]:
+    """Return the stems of what an item is: its title, genres, categories and traits."""
+    title = _TRAILING_PARENS.sub("", item.title)
+    said = [title, *item.category_names(), *metadata_traits(item)]
+    return {stem for text in said for stem in _stems(text)}
+
+
+def _free_text(item: Item) -> str:
+    """Return an item's free text: every field but its title, genres, categories and year."""
+    skip = {"genres", "categories", "year"}
+    return " ".join(v for k, v in item.fields.items() if k not in skip)
+
+
+def _shares_run(text: str, source: str, run: int) -> bool:
+    """Return whether TEXT repeats RUN consecutive words of SOURCE."""
+    ours, theirs = words(text), words(source)
+    if len(ours) < run or len(theirs) < run:
+        return False
+    grams = {tuple(theirs[i : i + run]) for i in range(len(theirs) - run + 1)}
+    return any(tuple(ours[i : i + run]) in grams for i in range(len(ours) - run + 1))
 
 
 def _stems(text: str) -> set[str]:
