@@ -118,3 +118,58 @@ def rule_cases() -> dict[str, dict[str, Any]]:
     """Return the replies recorded for the validator's rules (scripts/record_rule_replies.py)."""
     path = FIXTURES / "replies" / "mope_rules.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+_ITEM = re.compile(r"^item \[([^\]]+)\] ", re.MULTILINE)
+
+
+def item_ids_of(messages: Sequence[ChatMessage | dict[str, str]]) -> list[str]:
+    """Return the item ids of the ITEMS block in the last user turn of a reasons request."""
+    last = messages[-1]
+    text = last.content if isinstance(last, ChatMessage) else last["content"]
+    return _ITEM.findall(text.split("<<<ITEMS", 1)[-1].split("ITEMS>>>", 1)[0])
+
+
+@cache
+def reason_cases() -> dict[str, Any]:
+    """Return the reasons replies recorded by scripts/record_reason_replies.py: the MOTE settings
+    they were ranked with and, per `model/user`, each request's items and raw reply."""
+    return json.loads((FIXTURES / "replies" / "mar_reasons.json").read_text())
+
+
+class MarReplies(LibraryBackend):
+    """MOPE requests answered from the library, reasons requests by the recorded reply for the
+    same items, in the order they were asked."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        super().__init__()
+        self.reasons = [(tuple(a["items"]), a["raw"]) for a in case["asked"]]
+        self.reason_requests = 0
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        if "<<<ITEMS" not in messages[-1].content:
+            return super().complete(messages, **kwargs)
+        items, text = self.reasons[self.reason_requests]
+        asked = tuple(item_ids_of(messages))
+        if asked != items:
+            raise AssertionError(f"reasons asked for {asked}, recorded for {items}: re-record")
+        self.reason_requests += 1
+        self._replies = [text]
+        return ReplayBackend.complete(self, messages, **kwargs)
+
+
+class RawReasons(LibraryBackend):
+    """MOPE requests answered from the library, reasons requests by RAW in turn (garbage, a
+    truncated object...); with none left, the call fails as a dead server's would."""
+
+    def __init__(self, raw: Sequence[str]) -> None:
+        super().__init__()
+        self.raw = list(raw)
+        self.reason_requests = 0
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        if "<<<ITEMS" not in messages[-1].content:
+            return super().complete(messages, **kwargs)
+        self.reason_requests += 1
+        self._replies = [self.raw.pop(0)] if self.raw else []
+        return ReplayBackend.complete(self, messages, **kwargs)

@@ -251,7 +251,14 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
         )
     except (LLMError, ModelError) as exc:
         note = f"the LLM wrote no reasons ({exc}); template reasons are shown"
-        return {"drafts": [], "attempt": 2, "errors": [note], "steps": ["explain"]}
+        spent = getattr(exc, "usage", None)  # a failed structured call still cost its attempts
+        return {
+            "drafts": [],
+            "attempt": 2,
+            "errors": [note],
+            "reason_usage": [spent] if isinstance(spent, Usage) else [],
+            "steps": ["explain"],
+        }
     update: dict[str, Any] = {
         "drafts": drafted.drafts,
         "attempt": attempt,

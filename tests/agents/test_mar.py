@@ -1,0 +1,153 @@
+"""MAR through a fresh graph per test: a real MOTE checkpoint on the MovieLens slice, a real
+in-memory Chroma store, profiles replayed from the default model's recorded replies, and the
+reasons step fed at the wire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from m3rec.agents.reason_checks import check_reasons
+from m3rec.data import load_dataset
+from m3rec.encoders.pipeline import train_mote
+from m3rec.llm.factory import LazyBackend
+from m3rec.recommending import Recommendations, RecommendPipeline
+from m3rec.schemas import ReasonDraft
+from m3rec.settings import MarSettings, Settings, StoreSettings
+from tests.replies import LibraryBackend, RawReasons
+
+SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
+N_ITEMS = 20  # the slice's library profiles read 20 items
+FULL_PATH = [
+    "load_user",
+    "extract_motivations",
+    "retrieve",
+    "align",
+    "explain",
+    "check_reasons",
+    "respond",
+]
+
+
+@pytest.fixture(scope="module")
+def dataset():  # type: ignore[no-untyped-def]
+    return load_dataset(SLICE)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(dataset, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("mote") / "mote.pt"
+    train_mote(dataset, path, overrides={"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1})
+    return path
+
+
+def run(dataset, checkpoint, backend, user="4", *, use_llm=True, **mar) -> Recommendations:  # type: ignore[no-untyped-def]
+    settings = Settings(store=StoreSettings(kind="memory"), mar=MarSettings(**mar))
+    pipeline = RecommendPipeline(settings, dataset, checkpoint, top_k=8, use_llm=use_llm)
+    pipeline.deps.llm = LazyBackend(lambda: backend)
+    try:
+        return pipeline.recommend(user, n_items=N_ITEMS)
+    finally:
+        pipeline.close()
+
+
+def test_garbage_from_the_llm_gives_template_reasons_and_one_warning(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    garbage = "Sure! Here are some great picks for you: 1. Toy Story 2. Heat"
+    backend = RawReasons([garbage, garbage])
+    answer = run(dataset, checkpoint, backend)
+    assert answer.steps == FULL_PATH and answer.profile is not None
+    assert len(answer.ranked) == 8 and backend.reason_requests == 2
+    assert answer.reason_usage.calls == 2  # the reply and its schema repair, both counted
+    assert [e for e in answer.errors if "wrote no reasons" in e] == answer.errors
+    assert len(answer.errors) == 1
+    assert {r.source for r in answer.reasons.values()} == {"template"}
+    assert set(answer.reasons) == {a.item_id for a in answer.ranked}
+
+
+def test_an_llm_that_dies_mid_call_gives_template_reasons(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    answer = run(dataset, checkpoint, RawReasons([]))
+    assert answer.steps == FULL_PATH and len(answer.errors) == 1
+    assert {r.source for r in answer.reasons.values()} == {"template"}
+
+
+def test_every_template_reason_passes_the_checker(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    answer = run(dataset, checkpoint, RawReasons([]))
+    assert answer.profile is not None
+    drafts = [
+        ReasonDraft(
+            item_id=r.item_id, motivation=r.motivation, evidence=list(r.evidence), reason=r.text
+        )
+        for r in answer.reasons.values()
+    ]
+    verdicts = check_reasons(
+        drafts,
+        shown=[a.item_id for a in answer.ranked],
+        items=dataset.items,
+        history=answer.history,
+        profile=answer.profile,
+    )
+    assert all(rules == () for rules in verdicts.values()), verdicts
+
+
+def test_the_scorer_picks_each_items_motivation_and_evidence_from_the_profile(
+    dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    answer = run(dataset, checkpoint, RawReasons([]), align_weight=0.5)
+    profile = answer.profile
+    assert profile is not None
+    read = {h.item_id for h in answer.history}
+    seen = {e.item_id for e in dataset.histories["4"]}
+    for aligned in answer.ranked:
+        assert aligned.item_id not in seen and aligned.motivation is not None
+        own = profile.motivations[aligned.motivation].evidence
+        assert set(aligned.evidence) <= set(own) & read and aligned.evidence
+        assert aligned.score == pytest.approx(aligned.history_score + 0.5 * aligned.alignment)
+    scores = [a.score for a in answer.ranked]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_without_llm_no_reason_is_asked_for(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    backend = RawReasons([])
+    answer = run(dataset, checkpoint, backend, reasons=0)
+    assert "explain" not in answer.steps and backend.reason_requests == 0
+    assert {r.source for r in answer.reasons.values()} == {"template"}
+
+
+def test_with_no_history_the_graph_stops_after_load_user(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(store=StoreSettings(kind="memory"))
+    pipeline = RecommendPipeline(settings, dataset, checkpoint)
+    pipeline.deps.llm = LazyBackend(LibraryBackend)
+    state = {"user_id": "4", "history": [], "history_context": {"stage": "product"}}
+    answer = pipeline._invoke(state, None)  # type: ignore[arg-type]
+    assert answer.steps == ["load_user"] and "no history" in answer.errors[0]
+
+
+def test_explain_ranks_the_item_among_everything_the_user_could_get(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    top = run(dataset, checkpoint, RawReasons([]))
+    settings = Settings(store=StoreSettings(kind="memory"))
+    pipeline = RecommendPipeline(settings, dataset, checkpoint, use_llm=False)
+    pipeline.deps.llm = LazyBackend(LibraryBackend)
+    try:
+        item = top.ranked[2].item_id
+        got = pipeline.explain("4", item, n_items=N_ITEMS)
+        assert got.focus is not None and got.focus.rank == 3
+        assert got.focus.of == len(dataset.items) - len(dataset.histories["4"])
+        assert got.profile is not None and len(got.focus.cosines) == len(got.profile.motivations)
+        assert [a.item_id for a in got.ranked] == [item]
+        last = pipeline.explain("4", pipeline_last(pipeline, dataset), n_items=N_ITEMS)
+        assert last.focus is not None and last.focus.rank == last.focus.of
+        assert last.reasons[last.ranked[0].item_id].text.startswith(f"It ranks {last.focus.of:,}")
+    finally:
+        pipeline.close()
+
+
+def pipeline_last(pipeline: RecommendPipeline, dataset) -> str:  # type: ignore[no-untyped-def]
+    """Return the item the scorer ranks last for user 4."""
+    mar = pipeline.deps.mar
+    assert mar is not None
+    history = [h.item_id for h in dataset.histories["4"]][-N_ITEMS:]
+    seen = mar.scorer.seen_items("4", history)
+    every = [i for i in mar.scorer.item_ids if i not in seen]
+    scores = mar.scorer.history_scores("4", history, every)
+    return every[int(scores.argmin())]
