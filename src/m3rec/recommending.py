@@ -62,8 +62,6 @@ class RecommendPipeline:
         use_llm: bool = True,
         store_flag: str | None = None,
     ) -> None:
-        from langgraph.checkpoint.memory import InMemorySaver
-
         from m3rec.agents.encode import MoteScorer
         from m3rec.agents.mar import MarContext
         from m3rec.agents.nodes import Deps
@@ -99,8 +97,9 @@ class RecommendPipeline:
             mar=mar,
         )
         self.use_llm = use_llm
-        self.graph = build_graph().compile(checkpointer=InMemorySaver())
-        self._threads = 0
+        # No checkpointer: one recommendation is one run, and a saver would copy the state at
+        # every step.
+        self.graph = build_graph().compile()
 
     def recommend(
         self,
@@ -148,9 +147,7 @@ class RecommendPipeline:
         }
 
     def _invoke(self, state: RecInput, on_ranked: OnRanked | None) -> Recommendations:
-        self._threads += 1
-        config = {"configurable": {"thread_id": f"{state['user_id']}-{self._threads}"}}
-        final = asyncio.run(self._run(state, config, on_ranked))
+        final = asyncio.run(self._run(state, on_ranked))
         usage = Usage()
         for spent in final.get("reason_usage", []):
             usage.include(spent)
@@ -167,14 +164,11 @@ class RecommendPipeline:
             focus=final.get("focus"),
         )
 
-    async def _run(
-        self, state: RecInput, config: Any, on_ranked: OnRanked | None
-    ) -> dict[str, Any]:
+    async def _run(self, state: RecInput, on_ranked: OnRanked | None) -> dict[str, Any]:
         final: dict[str, Any] = {}
         profile = None
         async for mode, chunk in self.graph.astream(
             state,
-            config,
             context=self.deps,
             stream_mode=["updates", "values"],
         ):

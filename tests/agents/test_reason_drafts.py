@@ -19,14 +19,18 @@ from m3rec.agents.reason_drafts import (
 from m3rec.schemas import AlignedItem
 
 EVIDENCE = {"B00004TUBL": ["B0000530HU", "B00021DJ32"], "B000052YPE": ["B0009OAHNA"]}
+TITLES = {"B00004TUBL": "Conair Pro Styler " + "x" * 80, "B000052YPE": "Nivea Creme"}
 
 
 def test_each_item_may_cite_only_its_own_evidence_and_the_grammar_builds() -> None:
-    request = reasons_request(EVIDENCE, reorder=True)
+    request = reasons_request(EVIDENCE, TITLES, reorder=True)
     reasons = request.json_schema["properties"]["reasons"]
     assert reasons["required"] == list(EVIDENCE)
     for item, ids in EVIDENCE.items():
-        cited = reasons["properties"][item]["properties"]["evidence"]
+        fields = reasons["properties"][item]["properties"]
+        assert fields["item"]["const"].startswith(TITLES[item][:20])
+        assert len(fields["item"]["const"]) <= 60
+        cited = fields["evidence"]
         assert cited["items"]["enum"] == ids and cited["maxItems"] == len(ids)
     order = request.json_schema["properties"]["order"]
     assert order["items"]["enum"] == list(EVIDENCE) and order["minItems"] == 2
@@ -34,14 +38,19 @@ def test_each_item_may_cite_only_its_own_evidence_and_the_grammar_builds() -> No
 
 
 def test_without_reordering_no_order_is_asked_for() -> None:
-    assert "order" not in reasons_request(EVIDENCE, reorder=False).json_schema["properties"]
+    assert "order" not in reasons_request(EVIDENCE, TITLES, reorder=False).json_schema["properties"]
 
 
 def test_the_longest_reply_the_schema_allows_fits_the_token_budget() -> None:
-    request = reasons_request(EVIDENCE, reorder=True)
+    request = reasons_request(EVIDENCE, TITLES, reorder=True)
+    reasons = request.json_schema["properties"]
     longest = {
         "reasons": {
-            item: {"evidence": ids[:MAX_EVIDENCE], "reason": "x" * REASON_MAX_CHARS}
+            item: {
+                "item": reasons["reasons"]["properties"][item]["properties"]["item"]["const"],
+                "evidence": ids[:MAX_EVIDENCE],
+                "reason": "x" * REASON_MAX_CHARS,
+            }
             for item, ids in EVIDENCE.items()
         },
         "order": list(EVIDENCE),

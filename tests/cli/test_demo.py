@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from m3rec.cli import app
@@ -16,7 +17,7 @@ runner = CliRunner()
 
 def test_a_second_demo_of_one_user_is_read_from_the_store(tmp_path: Path) -> None:
     server = ChatReplayServer(AnyUserReplies())
-    args = ["demo", "--backend", "openai", "--base-url", server.base_url]
+    args = ["demo", "--backend", "openai", "--base-url", server.base_url, "--k", "0"]
     args += ["--store", str(tmp_path / "store")]
     try:
         first = runner.invoke(app, [*args, "--json"])
@@ -29,5 +30,25 @@ def test_a_second_demo_of_one_user_is_read_from_the_store(tmp_path: Path) -> Non
         assert f"User {doc['user_id']}" in said and "from the store (written" in said
         assert "generated tokens" not in said
         assert server.requests == 1
+    finally:
+        server.close()
+
+
+@pytest.mark.slow
+def test_the_demo_recommends_with_a_checked_reason_for_each_film(tmp_path: Path) -> None:
+    """The whole pipeline on the bundled catalogue: its MOTE checkpoint is built (once, cached),
+    and a server whose replies are no reasons at all leaves every reason to the template."""
+    server = ChatReplayServer(AnyUserReplies())
+    args = ["demo", "--backend", "openai", "--base-url", server.base_url, "--k", "3", "--json"]
+    try:
+        result = runner.invoke(app, [*args, "--store", str(tmp_path / "store")])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert len(doc["recommendations"]) == 3 and "wrote no reasons" in doc["errors"][0]
+        history = {h["item_id"] for h in doc["history"]}
+        for row in doc["recommendations"]:
+            assert row["reason_source"] == "template" and row["item_id"] not in history
+            assert row["motivation"] in {m["label"] for m in doc["profile"]["motivations"]}
+        assert "built the MOTE checkpoint for ml-latest-small" in result.stderr
     finally:
         server.close()

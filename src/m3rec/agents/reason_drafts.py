@@ -34,8 +34,9 @@ _TOKENS_PER_REASON_KEYS = 30
 
 
 class ItemReason(BaseModel):
-    """One item's reason in the LLM's reply."""
+    """One item's reason in the LLM's reply (`item` is its title, as the schema fixes it)."""
 
+    item: str = ""
     evidence: list[str] = Field(max_length=MAX_EVIDENCE)
     reason: str = Field(max_length=REASON_MAX_CHARS)
 
@@ -55,13 +56,20 @@ class ReasonsRequest:
     max_tokens: int
 
 
-def reasons_request(evidence: dict[str, list[str]], *, reorder: bool) -> ReasonsRequest:
+def reasons_request(
+    evidence: dict[str, list[str]], titles: dict[str, str], *, reorder: bool
+) -> ReasonsRequest:
     """Return the schema asking for a reason for each item of EVIDENCE (item id -> the ids it may
-    cite, in the order shown), and with REORDER the item ids best first."""
+    cite, in the order shown), and with REORDER the item ids best first.
+
+    Each reason object opens with the item's title (TITLES, a constant the grammar writes out):
+    a small model then words each reason from its own item instead of repeating the last one.
+    """
     reasons = {
         item: {
             "type": "object",
             "properties": {
+                "item": {"const": _title_const(titles.get(item, item))},
                 "evidence": {
                     "type": "array",
                     "items": {"type": "string", "enum": ids[:MAX_EVIDENCE]},
@@ -76,7 +84,7 @@ def reasons_request(evidence: dict[str, list[str]], *, reorder: bool) -> Reasons
                     "maxLength": REASON_MAX_CHARS,
                 },
             },
-            "required": ["evidence", "reason"],
+            "required": ["item", "evidence", "reason"],
             "additionalProperties": False,
         }
         for item, ids in evidence.items()
@@ -91,7 +99,10 @@ def reasons_request(evidence: dict[str, list[str]], *, reorder: bool) -> Reasons
     }
     ids = [*evidence, *(e for cited in evidence.values() for e in cited)]
     per_id = max((len(i) for i in ids), default=1) + 4
-    per_reason = _TOKENS_PER_REASON_KEYS + per_id * (1 + MAX_EVIDENCE) + REASON_MAX_CHARS
+    longest_title = max((len(_title_const(t)) for t in titles.values()), default=0)
+    per_reason = (
+        _TOKENS_PER_REASON_KEYS + per_id * (1 + MAX_EVIDENCE) + REASON_MAX_CHARS + longest_title
+    )
     budget = _TOKENS_FRAME + per_reason * len(evidence)
     if reorder:
         n = len(evidence)
@@ -109,3 +120,12 @@ def reasons_request(evidence: dict[str, list[str]], *, reorder: bool) -> Reasons
         "additionalProperties": False,
     }
     return ReasonsRequest(schema, budget)
+
+
+TITLE_CONST_CHARS = 60
+
+
+def _title_const(title: str) -> str:
+    """Return the title a reason opens with: one line, at most TITLE_CONST_CHARS."""
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_CONST_CHARS else title[: TITLE_CONST_CHARS - 3] + "..."

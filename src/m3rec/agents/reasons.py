@@ -104,7 +104,8 @@ def draft_reasons(
     """Ask LLM for a reason for each of ALIGNED (one structured call, one schema repair); with
     REPAIR, a regeneration at the repair temperature. Raises StructuredOutputError on garbage."""
     evidence = {a.item_id: list(a.evidence) for a in aligned}
-    request = reasons_request(evidence, reorder=reorder)
+    titles = {a.item_id: items[a.item_id].title for a in aligned}
+    request = reasons_request(evidence, titles, reorder=reorder)
     messages = reasons_messages(items, aligned, profile, history, reorder=reorder, repair=repair)
     result = structured(
         llm,

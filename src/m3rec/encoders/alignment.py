@@ -14,6 +14,8 @@ import torch
 
 from m3rec.encoders.recommender import MoteRecommender
 
+_REMEMBERED = 256  # profiles whose motivation vectors are kept
+
 
 @dataclass(frozen=True)
 class Alignments:
@@ -33,15 +35,22 @@ class MotivationSpace:
         with torch.no_grad():
             traits = model.encoder.project_text(model.item_text)
         self.traits = torch.nn.functional.normalize(traits, dim=-1)
+        self._seen: dict[tuple[str, ...], np.ndarray] = {}  # a profile's notes are asked twice
 
     @torch.no_grad()
     def motivation_vectors(self, notes: list[str]) -> np.ndarray:
         """Return the unit vectors (len(notes), dim) of NOTES in MOTE's space."""
         if not notes:
             return np.zeros((0, self.traits.shape[1]), dtype=np.float32)
+        if (known := self._seen.get(tuple(notes))) is not None:
+            return known
         embedded = torch.as_tensor(self.model.embed_items(notes), device=self.traits.device)
         vectors = torch.nn.functional.normalize(self.model.encoder.project_text(embedded), dim=-1)
-        return vectors.cpu().numpy().astype(np.float32)
+        found = vectors.cpu().numpy().astype(np.float32)
+        if len(self._seen) >= _REMEMBERED:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[tuple(notes)] = found
+        return found
 
     def trait_vectors(self, items: np.ndarray) -> np.ndarray:
         """Return the unit trait vectors of ITEMS (indices) in MOTE's space."""
