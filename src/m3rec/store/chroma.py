@@ -42,6 +42,7 @@ class ChromaStore:
             )
 
         self._client, self._namespace = client, namespace
+        self._indexes: dict[str, tuple[Any, int]] = {}  # item vector indexes looked up
         self._profiles = collection(PROFILES)
         self._notes = collection(NOTES)
         self._traits = collection(TRAITS)
@@ -237,6 +238,7 @@ class ChromaStore:
         name = self._item_index_name(index_key)
         if self._item_index(index_key) is not None:
             self._client.delete_collection(name)
+            self._indexes.pop(index_key, None)
         index = self._client.create_collection(
             name,
             embedding_function=None,
@@ -246,11 +248,12 @@ class ChromaStore:
         for start in range(0, len(item_ids), _BATCH):
             stop = start + _BATCH
             index.add(ids=list(item_ids[start:stop]), embeddings=vectors[start:stop])
+        self._indexes[index_key] = (index, len(item_ids))
 
     def item_index_size(self, index_key: str) -> int:
         """Return how many items the index INDEX_KEY holds (0 when there is none)."""
-        index = self._item_index(index_key)
-        return 0 if index is None else int(index.count())
+        found = self._item_index(index_key)
+        return 0 if found is None else found[1]
 
     def nearest_items(
         self, index_key: str, vectors: np.ndarray, k: int
@@ -258,11 +261,17 @@ class ChromaStore:
         """Return, per row of VECTORS (q, dim), the K items of INDEX_KEY nearest by cosine,
         best first, each with its cosine similarity (fewer when the index holds fewer)."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        index = self._item_index(index_key)
-        k = min(k, int(index.count())) if index is not None else 0
-        if index is None or k <= 0 or not len(vectors):
+        from chromadb.errors import NotFoundError
+
+        known = self._item_index(index_key)
+        k = min(k, known[1]) if known is not None else 0
+        if known is None or k <= 0 or not len(vectors):
             return [[] for _ in vectors]
-        found = index.query(query_embeddings=vectors, n_results=k, include=["distances"])
+        try:
+            found = known[0].query(query_embeddings=vectors, n_results=k, include=["distances"])
+        except NotFoundError:  # another process replaced the index since it was looked up
+            self._indexes.pop(index_key, None)
+            return self.nearest_items(index_key, vectors, k)
         return [
             [(item, 1.0 - float(d)) for item, d in zip(ids, dists, strict=True)]
             for ids, dists in zip(found["ids"], found["distances"], strict=True)
@@ -272,15 +281,20 @@ class ChromaStore:
         digest = hashlib.sha256(index_key.encode("utf-8")).hexdigest()[:24]
         return f"{self._namespace}{ITEM_VECTORS}{digest}"
 
-    def _item_index(self, index_key: str) -> Any | None:
+    def _item_index(self, index_key: str) -> tuple[Any, int] | None:
+        """Return the index collection of INDEX_KEY and its size, looked up once per store."""
         from chromadb.errors import NotFoundError
 
+        if (known := self._indexes.get(index_key)) is not None:
+            return known
         try:
-            return self._client.get_collection(
+            index = self._client.get_collection(
                 self._item_index_name(index_key), embedding_function=None
             )
         except NotFoundError:
             return None
+        self._indexes[index_key] = (index, int(index.count()))
+        return self._indexes[index_key]
 
 
 def _scalars(meta: dict[str, Any]) -> dict[str, Any]:
