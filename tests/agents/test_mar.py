@@ -5,6 +5,7 @@ reasons step fed at the wire."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,33 @@ def pipeline_last(pipeline: RecommendPipeline, dataset) -> str:  # type: ignore[
     every = [i for i in mar.scorer.item_ids if i not in seen]
     scores = mar.scorer.history_scores("4", history, every)
     return every[int(scores.argmin())]
+
+
+class RealReasons(LibraryBackend):
+    """MOPE from the recorded library; reasons written by the real model."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def complete(self, messages: list[Any], **kwargs: Any) -> Any:
+        if "<<<ITEMS" in messages[-1].content:
+            return self.model.complete(messages, **kwargs)
+        return super().complete(messages, **kwargs)
+
+
+@pytest.mark.llm
+def test_the_real_smollm2_words_reasons_end_to_end(dataset, checkpoint, smollm2_path) -> None:  # type: ignore[no-untyped-def]
+    from m3rec.llm.llamacpp import LlamaCppBackend
+
+    tiny = LlamaCppBackend(smollm2_path, model_name="smollm2-135m", n_ctx=4096, n_threads=1)
+    answer = run(dataset, checkpoint, RealReasons(tiny), reasons=3)
+    assert answer.steps[:6] == FULL_PATH[:6] and answer.steps[-1] == "respond"
+    assert answer.reason_usage.calls >= 1 and answer.reason_usage.completion_tokens > 0
+    assert set(answer.reasons) == {a.item_id for a in answer.ranked}
+    read = {h.item_id for h in answer.history}
+    for item, reason in answer.reasons.items():
+        assert set(reason.evidence) <= read and reason.text
+        if reason.source == "template":  # turned down twice, unreadable, or beyond the top 3
+            top3 = [a.item_id for a in answer.ranked[:3]]
+            assert item not in top3 or reason.rejected or answer.errors
