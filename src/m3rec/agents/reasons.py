@@ -124,7 +124,7 @@ def draft_reasons(
         ReasonDraft(
             item_id=item,
             motivation=labels.get(item, ""),
-            evidence=list(r.evidence),
+            evidence=list(dict.fromkeys(r.evidence)),  # the grammar cannot forbid repeats
             reason=r.reason.strip(),
         )
         for item, r in reply.reasons.items()
