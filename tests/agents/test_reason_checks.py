@@ -669,3 +669,17 @@ def test_an_instruction_hidden_in_item_text_cannot_come_out_in_a_reason(
             profile=PRODUCT_PROFILE,
         )
         assert found == {COOLA: rules}
+
+
+def test_words_of_the_prompts_example_are_a_copied_example(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    """qwen2.5-1.5b, regenerating: "A horror adventure for the new flat, the next step..."."""
+    copied = "Like Tron, Blade Runner is a retro sci-fi escape for the repairs of your new flat."
+    own = "Like Tron, Blade Runner is a retro sci-fi escape, the next one after it."
+    assert movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], copied)) == {
+        BLADE_RUNNER: ("copied_example",)
+    }
+    assert movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], own)) == {
+        BLADE_RUNNER: ()
+    }

@@ -24,6 +24,8 @@ reason that breaks a rule is asked for once more (with `repair_note`), then repl
 - `not_about_item`: the text names nothing of the item: no word of its title, its genres or
   categories, or its metadata traits ("You are a fan of comedies" said of a crime drama);
 - `repeated_reason`: two items got the same text;
+- `copied_example`: the text uses a word of the prompt's example reply that nothing of this
+  request (the item, the motivation, the history) has ("your new flat" for a film);
 - `copied_item_text`: the text repeats a run of COPY_RUN words of the item's own free text
   (description, tags): catalogue text is data, and an instruction hidden there must not come
   out in a reason.
@@ -37,9 +39,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from m3rec import prompts
 from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.agents.profile_checks import GENERIC_WORDS, content_words, words
-from m3rec.agents.reason_drafts import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
+from m3rec.agents.reason_drafts import PROMPT, REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.data.traits import GENRE_NEEDS, metadata_traits
 from m3rec.data.types import Item
 from m3rec.schemas import AlignedItem, HistoryEntry, Motivation, MotivationProfile, Reason
@@ -54,6 +57,7 @@ REASON_RULES = (
     "empty_reason",
     "not_about_item",
     "repeated_reason",
+    "copied_example",
     "copied_item_text",
 )
 COPY_RUN = 6
@@ -80,6 +84,7 @@ _REPAIRS = {
     "empty_reason": "Write a full sentence on why the item fits, not only its title.",
     "not_about_item": "Say what this item is or offers, from its own details.",
     "repeated_reason": "Write a different reason for each item.",
+    "copied_example": "Write about this item and this person, not about the prompt's example.",
     "copied_item_text": "Use your own words, not the item's description.",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -281,6 +286,8 @@ class ReasonChecker:
             rules.add("invented_trait")
         if profile is not None and not self._names_motivation(draft.reason, profile, motivation):
             rules.add("no_motivation")
+        if _stems(draft.reason) & _example_stems() - _request_stems(item, motivation, request):
+            rules.add("copied_example")
         if item is not None:
             if not _stems(draft.reason) & _item_stems(item):
                 rules.add("not_about_item")
@@ -615,6 +622,36 @@ def _item_stems(item: Item) -> set[str]:
     """Return the stems of what an item is: its title, genres, categories and traits."""
     title = _TRAILING_PARENS.sub("", item.title)
     said = [title, *item.category_names(), *metadata_traits(item)]
+    return {stem for text in said for stem in _stems(text)}
+
+
+# Words any reason may link with ("the next one after X"): never a sign of a copied example.
+_LINKING = "after next find finder before"
+
+
+@lru_cache(maxsize=1)
+def _example_stems() -> frozenset[str]:
+    """Return the stems of the reasons prompt's example replies (items and reasons)."""
+    found: set[str] = set()
+    for example in prompts.examples(*PROMPT):
+        for reason in example.get("reasons", {}).values():
+            found |= _stems(f"{reason.get('item', '')} {reason.get('reason', '')}")
+    rules = prompts.render(*PROMPT, items="", order_rule="").messages[0].content
+    block = re.compile(r"<<<ITEMS.*?ITEMS>>>|^\{[^\n]*$", re.DOTALL | re.MULTILINE)
+    instructions = block.sub(" ", rules)  # the instructions without the example's block and reply
+    return frozenset(found - _stems(instructions) - _stems(_LINKING))
+
+
+def _request_stems(item: Item | None, motivation: Motivation | None, request: _Request) -> set[str]:
+    """Return the stems of what a reason was given: the item, its motivation, the history."""
+    said = [item.text() if item else ""]
+    if motivation is not None:
+        said += [
+            motivation.label,
+            motivation.description,
+            KIND_WORDS.get(motivation.kind or "", ""),
+        ]
+    said += [entry.title or entry.text for entry in request.history.values()]
     return {stem for text in said for stem in _stems(text)}
 
 

@@ -17,8 +17,11 @@ from pydantic import BaseModel, Field
 from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
 
+PROMPT = ("mar", "v1")  # the prompt the reasons are asked with
+
 __all__ = [
     "MAX_EVIDENCE",
+    "PROMPT",
     "REASON_MAX_CHARS",
     "REASON_MIN_CHARS",
     "ReasonDraft",

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 from m3rec import prompts
 from m3rec.agents.mope_drafts import KIND_WORDS
-from m3rec.agents.reason_drafts import ReasonDraft, ReasonsReply, reasons_request
+from m3rec.agents.reason_drafts import PROMPT, ReasonDraft, ReasonsReply, reasons_request
 from m3rec.data.traits import metadata_traits
 from m3rec.data.types import Item
 from m3rec.errors import Usage
 from m3rec.llm.base import REPAIR_TEMPERATURE, LLMBackend, structured
 from m3rec.schemas import AlignedItem, ChatMessage, HistoryEntry, MotivationProfile
 
-PROMPT = ("mar", "v1")
 MAX_DETAILS = 220
 _MARKERS = ("<<<ITEMS", "ITEMS>>>")
 ORDER_RULE = (
