@@ -63,7 +63,7 @@ def demo(
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Explain why one real MovieLens user watches what they watch, and recommend to them.
+    """Show a real MovieLens user's motivations and films for them.
 
     Reads a user of the bundled MovieLens catalogue and has the LLM write their motivations,
     then recommends K films, each with a checked reason (as `m3rec recommend` does; the MOTE

@@ -200,7 +200,7 @@ def explain(
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Explain why an item fits a user, or honestly why it does not.
+    """Explain why an item fits a user, or why it does not.
 
     Shows the item's rank among everything the user could get, its score, how it aligns with
     each of the user's motivations, and the user's items nearest to it. An item that ranks in
