@@ -1,5 +1,10 @@
 """MOTE with and without MOPE notes, on cold-start users that have LLM profiles (sampled).
 
+`--term notes` (the default) weighs the cosine between the mean note and an item's text
+(`notes_weight`); `--term align` weighs MAR's alignment, the cosine in MOTE's space between an
+item's traits and the motivation it serves best (`align_weight`, the `[mar] align_weight` of
+`m3rec recommend`).
+
 The notes weight is chosen on validation users only: warm users profiled from the history before
 their validation item (`m3rec profile --stage valid`, scripts/profile_valid.sh), cut to the same
 k items. The chosen weight is then applied to the test users profiled at that cold_k
@@ -7,6 +12,7 @@ k items. The chosen weight is then applied to the test users profiled at that co
 with weight 0 and with the chosen weight; Wilcoxon on per-user NDCG@10 over (seed, user) pairs.
 Usage: .venv/bin/python scripts/bench/mote_notes.py DATA_DIR [--cold-k 2] [--seeds 3]
        [--store runs/bench-mope/store] [--set PARAM=VALUE ...] [--out runs/bench/notes]
+       [--term notes|align]
 """
 
 from __future__ import annotations
@@ -33,12 +39,15 @@ GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 SHOWN = ("HR@5", "HR@10", "NDCG@10", "MRR")
 
 
-def set_weight(model: MoteRecommender, weight: float) -> None:
-    model.config = model.cfg.model_copy(update={"notes_weight": weight})
+TERMS = {"notes": "notes_weight", "align": "align_weight"}
 
 
-def valid_ndcg(model, split, users, hists, seed, weight) -> np.ndarray:
-    set_weight(model, weight)
+def set_weight(model: MoteRecommender, weight: float, term: str) -> None:
+    model.config = model.cfg.model_copy(update={term: weight})
+
+
+def valid_ndcg(model, split, users, hists, seed, weight, term) -> np.ndarray:
+    set_weight(model, weight, term)
     cand = sampled_candidates(split, users, seed, stage="valid")
     rng = np.random.default_rng([seed, 0x7A11D, 1])
     scores = np.asarray(model.score(users, hists, cand), dtype=np.float64)
@@ -54,7 +63,9 @@ def main() -> None:
     ap.add_argument("--store", type=Path, default=Path("runs/bench-mope/store"))
     ap.add_argument("--set", action="append", default=[], dest="settings")
     ap.add_argument("--out", type=Path, default=Path("runs/bench/notes"))
+    ap.add_argument("--term", choices=sorted(TERMS), default="notes")
     args = ap.parse_args()
+    term = TERMS[args.term]
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.settings)}
     data = index_dataset(load_dataset(args.data))
     store = open_store(StoreSettings(path=args.store))
@@ -73,7 +84,13 @@ def main() -> None:
         data.sequences[u][evaluation_window(len(data.sequences[u]), "valid", args.cold_k)]
         for u in tune
     ]
-    report: dict = {"dataset": data.name, "cold_k": args.cold_k, "grid": GRID, "seeds": []}
+    report: dict = {
+        "dataset": data.name,
+        "cold_k": args.cold_k,
+        "term": term,
+        "grid": GRID,
+        "seeds": [],
+    }
     base_all, notes_all = [], []
     for seed in range(args.seeds):
         started = time.perf_counter()
@@ -88,11 +105,13 @@ def main() -> None:
         )
         fit_s = time.perf_counter() - started
         model.use_notes({**valid_notes, **test_notes})
-        curve = {w: float(valid_ndcg(model, split, tune, tune_hists, seed, w).mean()) for w in GRID}
+        curve = {
+            w: float(valid_ndcg(model, split, tune, tune_hists, seed, w, term).mean()) for w in GRID
+        }
         best = max(GRID, key=lambda w: (curve[w], -w))
         per_w = {}
         for w in (0.0, best):
-            set_weight(model, w)
+            set_weight(model, w, term)
             per_w[w] = metrics_from_ranks(rank_users(model, split, cold, "sampled", seed, settings))
         base_all.append(per_w[0.0]["NDCG@10"])
         notes_all.append(per_w[best]["NDCG@10"])
@@ -112,7 +131,8 @@ def main() -> None:
     )
     report["n_test_users"], report["n_valid_users"] = len(cold), len(tune)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{data.name}-k{args.cold_k}.json"
+    suffix = "" if args.term == "notes" else f"-{args.term}"
+    path = args.out / f"{data.name}-k{args.cold_k}{suffix}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["paired_ndcg10_with_vs_without"]), "->", path)
 

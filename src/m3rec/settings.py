@@ -144,7 +144,7 @@ class MarSettings(_Section):
         0.0,
         ge=0,
         description="weight of the best motivation-trait cosine added to MOTE's history score "
-        "(chosen on validation users: scripts/bench/mar_weight.py)",
+        "(choose it on validation users: scripts/bench/mote_notes.py --term align)",
     )
     reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
     reorder: bool = Field(

@@ -63,3 +63,25 @@ def test_each_candidate_keeps_its_best_motivation_and_that_cosine(space) -> None
     assert np.allclose(got.strength, got.cosines.max(axis=0))
     empty = mar.align(mar.motivation_vectors([]), items)
     assert empty.cosines.shape == (0, len(items)) and not empty.strength.any()
+
+
+def test_the_harness_scores_mar_alignment_as_recommend_does(space) -> None:  # type: ignore[no-untyped-def]
+    from m3rec.encoders.alignment import aligned_scores
+
+    _dataset, scorer, mar = space
+    model = scorer.model
+    notes = ["a mood or escape, late-night scares: wants to be frightened by horror"]
+    user, history = 0, [np.array([1, 2, 3])]
+    candidates = np.array([[5, 6, 7, 8, -1]])
+    model.use_notes({user: notes})
+    plain = model.score(np.array([user]), history, candidates)
+    model.config = model.cfg.model_copy(update={"align_weight": 0.5})
+    try:
+        with_align = model.score(np.array([user]), history, candidates)
+    finally:
+        model.config = model.cfg.model_copy(update={"align_weight": 0.0})
+        model.use_notes({})
+    items = np.where(candidates[0] >= 0, candidates[0], 0)
+    strength = mar.align(mar.motivation_vectors(notes), items).strength
+    assert np.allclose(with_align[0], aligned_scores(plain[0], strength, 0.5), atol=1e-6)
+    assert not np.allclose(with_align, plain)

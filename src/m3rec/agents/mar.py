@@ -23,7 +23,7 @@ from m3rec.agents.reason_drafts import ReasonDraft
 from m3rec.agents.reasons import draft_reasons
 from m3rec.agents.retrieval import retrieve_candidates
 from m3rec.data.types import Item
-from m3rec.encoders.alignment import MotivationSpace
+from m3rec.encoders.alignment import MotivationSpace, aligned_scores
 from m3rec.errors import LLMError, ModelError, Usage
 from m3rec.ranking.cooccurrence import CoConsumption
 from m3rec.schemas import (
@@ -92,7 +92,7 @@ def rank_candidates(
     index = mar.scorer.index
     cand_idx = np.array([index[c] for c in candidates], dtype=np.int64)
     alignment = space.align(space.motivation_vectors(notes), cand_idx)
-    scores = base + mar.settings.align_weight * alignment.strength
+    scores = aligned_scores(base, alignment.strength, mar.settings.align_weight)
     order = np.argsort(-scores, kind="stable")
     in_history = set(history_ids)
     ranked = []

@@ -64,3 +64,10 @@ class MotivationSpace:
             return Alignments(cosines, empty.astype(np.int64), empty)
         best = cosines.argmax(axis=0)
         return Alignments(cosines, best, cosines[best, np.arange(len(items))])
+
+
+def aligned_scores(history: np.ndarray, strength: np.ndarray, weight: float) -> np.ndarray:
+    """Return MAR's score: MOTE's history score plus WEIGHT times the best motivation's cosine.
+
+    The one place the combination is made, for `recommend` and for the harness alike."""
+    return np.asarray(history) + weight * np.asarray(strength)

@@ -27,6 +27,13 @@ class MoteConfig(ModelConfig):
         description="weight of the cosine between a user's LLM notes and an item's text, "
         "added to the MOTE score for users with notes (tune it on validation users)",
     )
+    align_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="MAR's alignment term: weight of the cosine, in MOTE's space, between a "
+        "candidate's traits and the user's best-served LLM motivation, for users with notes "
+        "(tune it on validation users: scripts/bench/mote_notes.py --term align)",
+    )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=1024, ge=2)

@@ -34,7 +34,8 @@ class MoteRecommender(Recommender):
     Users are represented by their visible history's items, which stand in for motivation
     notes; items by their text and metadata traits. Users with LLM notes (`use_notes`) also
     score each candidate by the cosine between their notes and its text, weighted by
-    `notes_weight`.
+    `notes_weight`, and by MAR's alignment (the cosine, in MOTE's space, of the motivation it
+    serves best), weighted by `align_weight`.
     """
 
     name = "mote"
@@ -113,6 +114,8 @@ class MoteRecommender(Recommender):
         self.item_vecs = all_item_vectors(encoder, item_text)
         self.item_units = torch.nn.functional.normalize(item_text, dim=-1)
         self.user_notes: dict[int, torch.Tensor] = {}  # unit mean note embedding per user
+        self.note_texts: dict[int, list[str]] = {}  # each user's notes, for the alignment term
+        self._space: Any = None  # MAR's motivation space, built on first use
         self.fitted = True
 
     @torch.no_grad()
@@ -128,7 +131,28 @@ class MoteRecommender(Recommender):
         )
         if self.user_notes and cfg.notes_weight > 0:
             self._add_notes_term(scores, users, candidates)
-        return scores.cpu().numpy()
+        out = scores.cpu().numpy()
+        if self.note_texts and cfg.align_weight > 0:
+            self._add_alignment_term(out, users, candidates)
+        return out
+
+    def _add_alignment_term(
+        self, scores: np.ndarray, users: np.ndarray, candidates: np.ndarray | None
+    ) -> None:
+        from m3rec.encoders.alignment import MotivationSpace, aligned_scores
+
+        if self._space is None:
+            self._space = MotivationSpace(self)
+        every = np.arange(scores.shape[1])
+        for row, user in enumerate(users):
+            notes = self.note_texts.get(int(user))
+            if not notes:
+                continue
+            items = (
+                every if candidates is None else np.where(candidates[row] >= 0, candidates[row], 0)
+            )
+            found = self._space.align(self._space.motivation_vectors(notes), items)
+            scores[row] = aligned_scores(scores[row], found.strength, self.cfg.align_weight)
 
     def _add_notes_term(
         self, scores: torch.Tensor, users: np.ndarray, candidates: np.ndarray | None
@@ -150,6 +174,7 @@ class MoteRecommender(Recommender):
         given before; users without notes score as before.
         """
         self._check_fitted()
+        self.note_texts = {u: list(v) for u, v in notes.items() if v}
         embedded = embed_notes(notes, self.embed_items)
         device = self.item_units.device
         self.user_notes = {
