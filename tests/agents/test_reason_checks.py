@@ -251,14 +251,22 @@ def test_the_same_text_for_two_items_is_a_repeated_reason(
     assert "repeated_reason" in rules[BLADE_RUNNER] and "repeated_reason" in rules[SCHINDLER]
 
 
-def test_the_same_trait_is_invented_unless_a_cited_item_has_it(
+def test_the_same_trait_is_invented_unless_a_cited_item_the_text_names_has_it(
     movies: Dataset, movie_history: list[HistoryEntry]
 ) -> None:
-    text = "A western-spoof comedy to laugh at the absurd."
-    cited = draft(YOUNG_FRANKENSTEIN, ABSURD, [BLAZING_SADDLES], text)
+    """As qwen2.5-1.5b wrote of Ben-Hur: "A classic fairy tale collection for children", its
+    evidence a children's film the reason never names."""
+    text = "A western-spoof comedy, like Saddles, to laugh at the absurd."
+    named = draft(YOUNG_FRANKENSTEIN, ABSURD, [BLAZING_SADDLES], text)
+    unnamed = draft(
+        YOUNG_FRANKENSTEIN, ABSURD, [BLAZING_SADDLES], text.replace(", like Saddles", "")
+    )
     uncited = draft(YOUNG_FRANKENSTEIN, ABSURD, [TRON], text)
-    assert movie_rules(movies, movie_history, cited) == {YOUNG_FRANKENSTEIN: ()}
-    assert movie_rules(movies, movie_history, uncited) == {YOUNG_FRANKENSTEIN: ("invented_trait",)}
+    assert movie_rules(movies, movie_history, named) == {YOUNG_FRANKENSTEIN: ()}
+    for claim in (unnamed, uncited):
+        assert movie_rules(movies, movie_history, claim) == {
+            YOUNG_FRANKENSTEIN: ("invented_trait",)
+        }
 
 
 def test_a_quoted_label_is_the_profiles_words_not_a_claim_about_the_item(
@@ -683,3 +691,25 @@ def test_words_of_the_prompts_example_are_a_copied_example(
     assert movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], own)) == {
         BLADE_RUNNER: ()
     }
+
+
+def test_the_items_own_line_copied_out_is_no_reason(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    """As qwen2.5-0.5b wrote: "Action, Adventure, Animation, Horror | adrenaline and ..."."""
+    from m3rec.data.traits import metadata_traits
+
+    item = movies.items[BLADE_RUNNER]
+    line = f"Retro sci-fi escapes: {', '.join(metadata_traits(item))}."
+    assert movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], line)) == {
+        BLADE_RUNNER: ("copied_item_text",)
+    }
+
+
+def test_a_decade_alone_says_nothing_of_the_item(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    """As smollm2-135m wrote for a 1986 film: "Fantastico (1980) by Jean-Jacque Carfaxi"."""
+    text = "Your retro escapes: a 1980s night out with Jean-Jacque Carfaxi."
+    rules = movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], text))
+    assert rules == {BLADE_RUNNER: ("not_about_item",)}

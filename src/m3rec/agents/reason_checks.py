@@ -26,9 +26,9 @@ reason that breaks a rule is asked for once more (with `repair_note`), then repl
 - `repeated_reason`: two items got the same text;
 - `copied_example`: the text uses a word of the prompt's example reply that nothing of this
   request (the item, the motivation, the history) has ("your new flat" for a film);
-- `copied_item_text`: the text repeats a run of COPY_RUN words of the item's own free text
-  (description, tags): catalogue text is data, and an instruction hidden there must not come
-  out in a reason.
+- `copied_item_text`: the text repeats a run of COPY_RUN words of what the prompt shows of the
+  item beside its title (its fields and traits): catalogue text is data, an instruction hidden
+  there must not come out in a reason, and a list of genres is no reason.
 """
 
 from __future__ import annotations
@@ -280,8 +280,13 @@ class ReasonChecker:
         if foreign:
             rules.add("foreign_title")
         supporters = [self._support_of_id(draft.item_id, item)]
-        cited = [e for e in dict.fromkeys([*draft.evidence, *named]) if e in by_id]
-        supporters += [self._support_of_entry(by_id[e]) for e in cited]
+        # A history item lends its genres only if the text names it, by its title or a word of
+        # it ("your CeraVe lotion"): "a fairy tale for children" said of Ben-Hur claims it of
+        # Ben-Hur, whatever children's film the evidence field cites.
+        said = _stems(draft.reason)
+        cited = [e for e in draft.evidence if e in by_id and said & _title_stems(by_id[e])]
+        lenders = dict.fromkeys([*sorted(named), *cited])
+        supporters += [self._support_of_entry(by_id[e]) for e in lenders if e in by_id]
         if any(not any(s.has(t) for s in supporters) for t in self._traits(tokens, masked)):
             rules.add("invented_trait")
         if profile is not None and not self._names_motivation(draft.reason, profile, motivation):
@@ -618,11 +623,20 @@ def _fold(word: str) -> str:
     return folded
 
 
+def _title_stems(entry: HistoryEntry) -> set[str]:
+    """Return the stems of an item's title that name it rather than its kind: no category
+    words, no numbers."""
+    stems = _stems(_TRAILING_PARENS.sub("", entry.title or entry.text))
+    kinds = {stem for name in entry.categories for stem in _stems(name)}
+    return {stem for stem in stems - kinds if not stem[:1].isdigit()}
+
+
 def _item_stems(item: Item) -> set[str]:
-    """Return the stems of what an item is: its title, genres, categories and traits."""
+    """Return the stems of what an item is: its title, genres, categories and traits; no
+    numbers ("1980s" is said of any film of the decade)."""
     title = _TRAILING_PARENS.sub("", item.title)
     said = [title, *item.category_names(), *metadata_traits(item)]
-    return {stem for text in said for stem in _stems(text)}
+    return {stem for text in said for stem in _stems(text) if not stem[:1].isdigit()}
 
 
 # Words any reason may link with ("the next one after X"): never a sign of a copied example.
@@ -656,9 +670,11 @@ def _request_stems(item: Item | None, motivation: Motivation | None, request: _R
 
 
 def _free_text(item: Item) -> str:
-    """Return an item's free text: every field but its title, genres, categories and year."""
-    skip = {"genres", "categories", "year"}
-    return " ".join(v for k, v in item.fields.items() if k not in skip)
+    """Return what the prompt shows of an item beside its title: every field and its traits,
+    as a reason must not copy them out ("Action, Adventure, Animation, Horror | adrenaline and
+    spectacle, escape on a journey...")."""
+    fields = [v for k, v in item.fields.items() if k != "year"]
+    return " | ".join([*fields, ", ".join(metadata_traits(item))])
 
 
 def _shares_run(text: str, source: str, run: int) -> bool:
