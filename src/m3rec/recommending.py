@@ -148,9 +148,9 @@ class RecommendPipeline:
 
     def _invoke(self, state: RecInput, on_ranked: OnRanked | None) -> Recommendations:
         final = asyncio.run(self._run(state, on_ranked))
-        usage = Usage()
-        for spent in final.get("reason_usage", []):
-            usage.include(spent)
+        from m3rec.agents.mar import total_usage
+
+        usage = total_usage(final.get("reason_usage", []))
         return Recommendations(
             user_id=state["user_id"],
             history=state["history"],

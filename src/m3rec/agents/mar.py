@@ -27,6 +27,7 @@ from m3rec.encoders.alignment import MotivationSpace, aligned_scores
 from m3rec.errors import LLMError, ModelError, Usage
 from m3rec.ranking.cooccurrence import CoConsumption
 from m3rec.schemas import (
+    REASON_MAX_EVIDENCE,
     AlignedItem,
     FocusReport,
     HistoryEntry,
@@ -38,7 +39,6 @@ from m3rec.settings import MarSettings
 from m3rec.state import RecState
 
 logger = logging.getLogger(__name__)
-MAX_EVIDENCE = 3
 FIT_RANK = 100  # an item explained beyond this rank gets the numbers, not a reason it fits
 
 
@@ -121,7 +121,7 @@ def _closest(mar: MarContext, evidence: list[str], item: str) -> tuple[str, ...]
     vectors = space.trait_vectors(np.array([index[e] for e in known], dtype=np.int64))
     target = space.trait_vectors(np.array([index[item]], dtype=np.int64))[0]
     order = np.argsort(-(vectors @ target), kind="stable")
-    return tuple(known[i] for i in order[:MAX_EVIDENCE])
+    return tuple(known[i] for i in order[:REASON_MAX_EVIDENCE])
 
 
 def _nearest_history(
