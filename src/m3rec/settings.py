@@ -137,11 +137,16 @@ class MopeSettings(_Section):
         return f"mope/{self.prompt}"
 
 
+# MAR's weight of the best motivation-trait cosine, chosen on validation users (BENCHMARKS.md,
+# "MAR alignment"); `recommend` and the harness's `m3rec` model both start from it.
+ALIGN_WEIGHT = 0.0
+
+
 class MarSettings(_Section):
     """How MAR ranks and explains: the alignment weight, the candidates, the LLM's reasons."""
 
     align_weight: float = Field(
-        0.0,
+        ALIGN_WEIGHT,
         ge=0,
         description="weight of the best motivation-trait cosine added to MOTE's history score "
         "(choose it on validation users: scripts/bench/mote_notes.py --term align)",

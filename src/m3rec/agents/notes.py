@@ -38,15 +38,21 @@ def profile_notes(profile: MotivationProfile) -> list[str]:
 
 
 def notes_by_user_index(
-    store: MotivationStore, dataset: str, user_ids: list[str], cold_k: int, stage: str = "test"
+    store: MotivationStore,
+    dataset: str,
+    user_ids: list[str],
+    cold_k: int,
+    stage: str = "test",
+    model_id: str | None = None,
 ) -> dict[int, list[str]]:
     """Return each user's newest-profile notes for DATASET, COLD_K and STAGE, keyed by the user's
     index in USER_IDS (MOTE's input).
 
     A `test` profile is written from the history before the user's test item, so its notes may
     only score that user's test case; a `valid` profile, from the history before the validation
-    item, serves validation (tuning). Product-rule profiles (stage `product`) never count.
+    item, serves validation (tuning). Product-rule profiles (stage `product`) never count. With
+    MODEL_ID, only profiles that LLM wrote (`llm.factory.model_identity`).
     """
     index = {u: i for i, u in enumerate(user_ids)}
-    found = store.newest_profile_notes(dataset, cold_k, stage)
+    found = store.newest_profile_notes(dataset, cold_k, stage, model_id)
     return {index[u]: [n.text for n in notes] for u, notes in found.items() if u in index}

@@ -17,13 +17,17 @@ from m3rec.cli.options import (
     with_settings,
 )
 from m3rec.cli.render import FitProgress, print_json
-from m3rec.eval.baselines import BASELINES, REGISTRY
+from m3rec.eval.baselines import BASELINES, LLM_BASELINES, METHODS, REGISTRY
+from m3rec.llm.cache import CachedBackend
+from m3rec.llm.factory import LazyBackend, build_backend, model_identity
 from m3rec.settings import Settings
 
-_METHODS = [name for name in REGISTRY if name not in BASELINES]
 MODELS_HELP = (
-    f"Comma-separated models. Baselines: {', '.join(BASELINES)}; "
-    f"methods: {', '.join(_METHODS)}. Default: all the baselines."
+    f"Comma-separated models. Baselines: {', '.join(BASELINES)}; LLM re-ranking baseline: "
+    f"{', '.join(LLM_BASELINES)}; methods: {', '.join(METHODS)}. Default: all the baselines "
+    "without an LLM. m3rec and m3rec-llm read the cold users' MOPE test profiles from --store "
+    "(those --model wrote); llmrank and m3rec-llm ask --model, keeping every reply under the "
+    "cache folder so that a rerun resumes."
 )
 
 
@@ -47,6 +51,25 @@ def _model_names(raw: str | None) -> tuple[str, ...]:
     return names
 
 
+def _reads_profiles(names: tuple[str, ...]) -> bool:
+    from m3rec.eval.baselines import model_class
+
+    return any(getattr(model_class(n), "reads_profiles", False) for n in names)
+
+
+def _reply_cached_llm(settings: Settings, names: tuple[str, ...]) -> LazyBackend | None:
+    """Return the settings' LLM, built on first use, every reply kept under the cache folder
+    (a rerun of the same evaluation asks only what it has not asked yet); None if no model
+    asks an LLM."""
+    from m3rec.eval.baselines import model_class
+
+    if not any(getattr(model_class(n), "asks_llm", False) for n in names):
+        return None
+    model_id = model_identity(settings)
+    replies = settings.paths.cache_dir / "llm-replies.jsonl"
+    return LazyBackend(lambda: CachedBackend(build_backend(settings), replies, model_id))
+
+
 def _overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for pair in pairs:
@@ -59,7 +82,7 @@ def _overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @reports_errors
-@with_settings(llm=False)
+@with_settings(llm=True)
 def evaluate(
     data: DataOpt = None,
     data_format: FormatOpt = "auto",
@@ -128,9 +151,11 @@ def evaluate(
         if protocol == "both"
         else tuple(p.strip() for p in protocol.split(",") if p.strip())
     )
+    names = _model_names(models)
+    llm = _reply_cached_llm(settings, names)
     try:
         plan = EvalSettings(
-            models=_model_names(models),
+            models=names,
             protocols=protocols,
             cold_ks=_int_list(cold_k, "--cold-k"),
             seeds=seeds,
@@ -140,6 +165,9 @@ def evaluate(
             overrides=_overrides(set_ or []),
             torch_threads=settings.torch.threads,
             cache_dir=settings.paths.embeddings_dir,
+            profiles=settings.store.path if _reads_profiles(names) else None,
+            profile_model=model_identity(settings),
+            llm=llm,
         )
     except (ValueError, KeyError) as e:
         fail(str(e).strip("'\""))
@@ -151,6 +179,9 @@ def evaluate(
         fail(str(e))
     except OSError as e:
         fail(f"cannot write results to {out}: {e.strerror}; choose a writable --out")
+    finally:
+        if llm is not None:
+            llm.close()
     if as_json:
         print_json(report.doc)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,12 @@ from m3rec.data.splits import (
     leave_one_out,
 )
 from m3rec.eval.baselines import build_model, model_class
+from m3rec.llm.base import LLMBackend
 from m3rec.ranking.candidates import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
 from m3rec.ranking.contract import EpochCallback, ModelConfig, Recommender
 from m3rec.ranking.metrics import (
     METRICS,
+    bootstrap_ci,
     metrics_from_ranks,
     paired_test,
     summarize_seeds,
@@ -57,6 +59,11 @@ class EvalSettings:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     torch_threads: int = TORCH_THREADS  # settings.torch.threads; a model's `threads` override wins
     cache_dir: Path | None = None  # settings.paths.embeddings_dir; None: embeddings not cached
+    # MOPE test profiles for the models that read them (m3rec, m3rec-llm): with a store, the
+    # users evaluated at each cold_k are those profiled at it (by PROFILE_MODEL only, if given).
+    profiles: Path | None = None
+    profile_model: str | None = None
+    llm: Callable[[], LLMBackend] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         bad = [p for p in self.protocols if p not in PROTOCOLS]
@@ -77,6 +84,14 @@ class EvalSettings:
                 err = e.errors()[0]
                 where = ".".join(str(x) for x in err["loc"])
                 raise ValueError(f"invalid setting {name}.{where}: {err['msg']}") from None
+            cls = model_class(name)
+            if getattr(cls, "reads_profiles", False) and self.profiles is None:
+                raise ValueError(
+                    f"{name} reads MOPE profiles: give --store with the cold users' test "
+                    "profiles (m3rec profile --stage test --cold-k K --store ...)"
+                )
+            if getattr(cls, "asks_llm", False) and self.llm is None:
+                raise ValueError(f"{name} asks an LLM, and none is configured")
 
     def model_overrides(self, name: str) -> dict[str, Any]:
         """Return the config values model NAME runs with beside its defaults: torch threads
@@ -91,8 +106,12 @@ class EvalSettings:
 
     def build(self, name: str, seed: int) -> Recommender:
         """Return model NAME for SEED with these settings (threads, overrides, cache folder)."""
-        embeds = getattr(model_class(name), "embeds_text", False)
-        extra = {"cache_dir": self.cache_dir} if embeds else {}
+        cls = model_class(name)
+        extra: dict[str, Any] = (
+            {"cache_dir": self.cache_dir} if getattr(cls, "embeds_text", False) else {}
+        )
+        if getattr(cls, "asks_llm", False):
+            extra["llm"] = self.llm
         return build_model(name, seed, **extra, **self.model_overrides(name))
 
 
@@ -110,6 +129,7 @@ class RunRecord:
     peak_rss_mb: float
     best_epoch: int | None
     is_baseline: bool
+    report: dict[str, Any] = field(default_factory=dict)  # e.g. what an LLM re-ranker cost
 
 
 @dataclass
@@ -153,6 +173,14 @@ class EvaluationResult:
             "score_seconds": float(np.mean([r.score_seconds for r in runs])),
             "peak_rss_mb": float(max(r.peak_rss_mb for r in runs)),
             "best_epochs": [r.best_epoch for r in runs],
+            "ci95": {
+                PAIRED_METRIC: list(
+                    bootstrap_ci(
+                        np.concatenate([r.per_user[protocol][PAIRED_METRIC] for r in runs])
+                    )
+                )
+            },
+            **_summed_reports(runs),
         }
 
     def paired_values(self, model: str, protocol: str, cold_k: int) -> np.ndarray:
@@ -173,11 +201,21 @@ class EvaluationResult:
                 "from items the user never touched",
                 "full": "target among all items not in the user's visible history",
                 "cold_start": "cold_k > 0: a seeded sample of users is cut to their last k "
-                "visible items, in training and at test time; only they are evaluated",
+                "visible items, in training and at test time; only they are evaluated"
+                + (
+                    "; the sample is the users with a MOPE test profile at that cold_k, "
+                    "the same for every seed"
+                    if s.profiles
+                    else ""
+                ),
                 "ties": "broken uniformly at random, seeded",
                 "std": "sample standard deviation over seeds (ddof=1)",
+                "ci95": f"percentile bootstrap (2,000 resamples) of mean {PAIRED_METRIC} over "
+                "(seed, user) pairs; a paired test's mean_diff_ci95 likewise of the differences",
                 "paired_test": f"Wilcoxon signed-rank over (seed, user) pairs on {PAIRED_METRIC} "
                 "against the best baseline of the same protocol and cold_k",
+                "paired_test_base": "the same test against the model it builds on "
+                "(m3rec: mote; m3rec-llm: m3rec; llmrank: mote), when both ran",
             },
             "settings": {
                 "models": list(s.models),
@@ -189,6 +227,8 @@ class EvaluationResult:
                 "n_negatives": s.n_negatives,
                 "valid_users": s.valid_users,
                 "torch_threads": s.torch_threads,
+                "profiles": str(s.profiles) if s.profiles else None,
+                "profile_model": s.profile_model,
                 "model_configs": {
                     m: s.model_config(m).model_dump(mode="json", exclude={"seed"}) for m in s.models
                 },
@@ -197,9 +237,21 @@ class EvaluationResult:
         }
 
 
+def _summed_reports(runs: list[RunRecord]) -> dict[str, Any]:
+    """Return the runs' reports (such as an LLM re-ranker's cost) with counts summed over seeds."""
+    out: dict[str, dict[str, float]] = {}
+    for run in runs:
+        for section, values in run.report.items():
+            into = out.setdefault(section, {})
+            for key, value in values.items():
+                into[key] = into.get(key, 0) + value
+    return out
+
+
 def _add_paired_tests(
     group: list[dict[str, Any]], result: EvaluationResult, protocol: str, cold_k: int
 ) -> None:
+    _add_base_tests(group, result, protocol, cold_k)
     baseline_names = {r.model for r in result.records if r.is_baseline}
     ranked = sorted(
         (row for row in group if row["model"] in baseline_names),
@@ -223,30 +275,90 @@ def _add_paired_tests(
         row["best_baseline"] = row["model"] == best
 
 
+def _add_base_tests(
+    group: list[dict[str, Any]], result: EvaluationResult, protocol: str, cold_k: int
+) -> None:
+    """Test each model that builds on another (`builds_on`: m3rec on mote, m3rec-llm on m3rec,
+    llmrank on mote) against it, when both ran: does the added step help?"""
+    ran = {row["model"] for row in group}
+    for row in group:
+        base = getattr(model_class(row["model"]), "builds_on", None)
+        if base is not None and base in ran:
+            test = paired_test(
+                result.paired_values(row["model"], protocol, cold_k),
+                result.paired_values(base, protocol, cold_k),
+            )
+            row["paired_test_base"] = {"against": base, "metric": PAIRED_METRIC, **test}
+
+
 def default_cold_users(data: IndexedDataset) -> int:
     """Return how many users a cold-start run cuts: 1,000, at most a fifth of eligible users."""
     return max(1, min(1000, len(eligible_users(data)) // 5))
 
 
 def evaluation_users(
-    data: IndexedDataset, split: Split, settings: EvalSettings, seed: int
+    data: IndexedDataset,
+    split: Split,
+    settings: EvalSettings,
+    seed: int,
+    profiled: Mapping[int, list[str]] | None = None,
 ) -> np.ndarray:
-    """Return the users evaluated for a seed: the cold users, or all/a sample of test users."""
+    """Return the users evaluated for a seed: the cold users, or all/a sample of test users
+    (with PROFILED, only those with a profile)."""
     if split.cold_k > 0:
         return np.flatnonzero(split.cold)
     users = split.test_users()
+    if profiled is not None:
+        users = np.intersect1d(users, np.fromiter(profiled, dtype=np.int64))
     if settings.users is not None and settings.users < len(users):
         rng = np.random.default_rng([seed, 0x05E7])
         users = np.sort(rng.choice(users, size=settings.users, replace=False))
     return users
 
 
-def make_split(data: IndexedDataset, settings: EvalSettings, cold_k: int, seed: int) -> Split:
-    """Return the split for one cold_k and seed (cold users drawn with the seed)."""
+def make_split(
+    data: IndexedDataset,
+    settings: EvalSettings,
+    cold_k: int,
+    seed: int,
+    profiled: Mapping[int, list[str]] | None = None,
+) -> Split:
+    """Return the split for one cold_k and seed: cold users drawn with the seed, or with
+    PROFILED the users who have a profile at this cold_k (the same for every seed)."""
     if cold_k == 0:
         return leave_one_out(data)
+    if profiled is not None:
+        cold = np.array(sorted(profiled), dtype=np.int64)
+        if settings.users is not None and settings.users < len(cold):
+            rng = np.random.default_rng([seed, 0x05E7])
+            cold = np.sort(rng.choice(cold, size=settings.users, replace=False))
+        return leave_one_out(data, cold_k, cold)
     n = settings.users or settings.cold_users or default_cold_users(data)
     return leave_one_out(data, cold_k, choose_cold_users(data, n, seed))
+
+
+def profiled_users(
+    data: IndexedDataset, settings: EvalSettings, cold_k: int
+) -> dict[int, list[str]] | None:
+    """Return the notes of the users with a test profile at COLD_K in the settings' store (by
+    user index), or None without a store. Raises ValueError when nobody is profiled there."""
+    if settings.profiles is None:
+        return None
+    from m3rec.agents.notes import notes_by_user_index
+    from m3rec.settings import StoreSettings
+    from m3rec.store import open_store
+
+    store = open_store(StoreSettings(path=settings.profiles))
+    notes = notes_by_user_index(
+        store, data.name, data.user_ids, cold_k, "test", settings.profile_model
+    )
+    if not notes:
+        by = f" by {settings.profile_model}" if settings.profile_model else ""
+        raise ValueError(
+            f"no test profile{by} of {data.name} at cold_k {cold_k} in {settings.profiles}: "
+            f"write them with m3rec profile --stage test --cold-k {cold_k} --store ..."
+        )
+    return notes
 
 
 def rank_users(
@@ -301,9 +413,10 @@ def run_evaluation(
     records: list[RunRecord] = []
     total = len(settings.cold_ks) * settings.seeds * len(settings.models)
     for cold_k in settings.cold_ks:
+        profiled = profiled_users(data, settings, cold_k)
         for seed in range(settings.seeds):
-            split = make_split(data, settings, cold_k, seed)
-            users = evaluation_users(data, split, settings, seed)
+            split = make_split(data, settings, cold_k, seed, profiled)
+            users = evaluation_users(data, split, settings, seed, profiled)
             if not len(users):
                 raise ValueError("no user has the 3 interactions a test case needs")
             tdata = train_data(
@@ -323,6 +436,9 @@ def run_evaluation(
                 t0 = time.perf_counter()
                 model.fit(tdata, _epoch_notifier(notify, info))
                 fit_s = time.perf_counter() - t0
+                if profiled is not None and getattr(model, "reads_profiles", False):
+                    notes = {u: profiled[u] for u in users.tolist() if u in profiled}
+                    model.use_notes(notes)  # type: ignore[attr-defined]  # a MoteRecommender
                 t0 = time.perf_counter()
                 per_user = {
                     p: metrics_from_ranks(
@@ -344,6 +460,7 @@ def run_evaluation(
                         rss,
                         getattr(model, "best_epoch", None),
                         type(model).is_baseline,
+                        model.run_report() if hasattr(model, "run_report") else {},
                     )
                 )
                 notify("scored", {**info, "done": len(records), "fit_seconds": fit_s})

@@ -16,7 +16,17 @@ CHART_METRICS = ("HR@10", "NDCG@10")
 
 def markdown_table(doc: dict[str, Any]) -> str:
     """Return the results as a Markdown table, mean ± std over seeds."""
-    head = ["model", "protocol", "cold_k", *METRICS, "users", "seeds", "fit s", "p vs best"]
+    head = [
+        "model",
+        "protocol",
+        "cold_k",
+        *METRICS,
+        "users",
+        "seeds",
+        "fit s",
+        "p vs best",
+        "p vs base",
+    ]
     lines = [f"### {doc['dataset']}", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "|".join("---" for _ in head) + "|")
     for row in doc["results"]:
@@ -25,7 +35,10 @@ def markdown_table(doc: dict[str, Any]) -> str:
         cells += [f"{row['metrics'][m]:.4f} ± {row['std'][m]:.4f}" for m in METRICS]
         test = row.get("paired_test")
         p = f"{test['p_value']:.2g} ({test['against']})" if test else ""
-        cells += [str(row["n_users"]), str(len(row["seeds"])), f"{row['fit_seconds']:.1f}", p]
+        base = row.get("paired_test_base")
+        p_base = f"{base['p_value']:.2g} ({base['against']})" if base else ""
+        cells += [str(row["n_users"]), str(len(row["seeds"])), f"{row['fit_seconds']:.1f}"]
+        cells += [p, p_base]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

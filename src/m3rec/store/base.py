@@ -106,10 +106,11 @@ class MotivationStore(Protocol):
         ...
 
     def newest_profile_notes(
-        self, dataset: str, cold_k: int, stage: str
+        self, dataset: str, cold_k: int, stage: str, model_id: str | None = None
     ) -> dict[str, list[StoredNote]]:
         """Return, per user, the notes of the newest profile written for DATASET, COLD_K and
-        STAGE (profiles written before stages were recorded count as 'test'), freshest last."""
+        STAGE (profiles written before stages were recorded count as 'test'), freshest last;
+        with MODEL_ID, only profiles that model wrote."""
         ...
 
     def get_traits(self, keys: list[str]) -> dict[str, dict[str, Any]]:

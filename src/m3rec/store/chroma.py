@@ -156,11 +156,15 @@ class ChromaStore:
         return notes[-k:]
 
     def newest_profile_notes(
-        self, dataset: str, cold_k: int, stage: str
+        self, dataset: str, cold_k: int, stage: str, model_id: str | None = None
     ) -> dict[str, list[StoredNote]]:
         """Return, per user, the notes of the newest profile written for DATASET, COLD_K and
-        STAGE (profiles written before stages were recorded count as 'test'), freshest last."""
-        where = {"$and": [{"dataset": dataset}, {"cold_k": cold_k}]}
+        STAGE (profiles written before stages were recorded count as 'test'), freshest last;
+        with MODEL_ID, only profiles that model wrote."""
+        terms: list[dict[str, Any]] = [{"dataset": dataset}, {"cold_k": cold_k}]
+        if model_id is not None:
+            terms.append({"model_id": model_id})
+        where = {"$and": terms}
         got = self._profiles.get(where=where, include=["metadatas"])
         newest: dict[str, tuple[str, str]] = {}
         for key, meta in zip(got["ids"], got["metadatas"], strict=True):

@@ -21,10 +21,18 @@ REGISTRY: dict[str, str] = {
     "sasrec": "m3rec.eval.baselines.sasrec:SASRec",
     "lightgcn": "m3rec.eval.baselines.lightgcn:LightGCN",
     "textsim": "m3rec.eval.baselines.textsim:TextSim",
+    "llmrank": "m3rec.eval.methods:LLMRank",
     "mote": "m3rec.encoders.recommender:MoteRecommender",
+    "m3rec": "m3rec.eval.methods:M3Rec",
+    "m3rec-llm": "m3rec.eval.methods:M3RecLLM",
 }
-# What `evaluate` runs by default and what the baseline contract tests cover; MOTE is the method.
-BASELINES: tuple[str, ...] = tuple(n for n in REGISTRY if n != "mote")
+# m3rec's own models; and the baseline that needs an LLM, which `evaluate` runs only when named.
+METHODS: tuple[str, ...] = ("mote", "m3rec", "m3rec-llm")
+LLM_BASELINES: tuple[str, ...] = ("llmrank",)
+# What `evaluate` runs by default and what the baseline contract tests cover.
+BASELINES: tuple[str, ...] = tuple(
+    n for n in REGISTRY if n not in METHODS and n not in LLM_BASELINES
+)
 
 
 def model_class(name: str) -> type[Recommender]:
@@ -47,6 +55,8 @@ def register_model(name: str, target: str) -> None:
 
 __all__ = [
     "BASELINES",
+    "LLM_BASELINES",
+    "METHODS",
     "REGISTRY",
     "EpochCallback",
     "EvalCases",

@@ -1,0 +1,132 @@
+"""m3rec, m3rec-llm and llmrank in the harness: profiles from a real Chroma store pick the cold
+users, alignment changes MOTE's ranking, and the LLM's order (replayed at the wire) is applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from m3rec.agents.notes import motivation_notes
+from m3rec.eval.harness import EvalSettings, run_evaluation
+from m3rec.eval.methods import LLMRank, M3Rec, M3RecLLM
+from m3rec.llm.replay import ReplayBackend
+from m3rec.schemas import MotivationProfile
+from m3rec.settings import StoreSettings
+from m3rec.store import open_store
+from tests.eval.conftest import WORDS
+from tests.eval.test_eval_baselines import bag_of_words
+
+SMALL = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 3}
+PROFILED = range(0, 24)  # users u0..u23 have a test profile at cold_k 2 by model-a
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store")
+    store = open_store(StoreSettings(path=path))
+    for u in [*PROFILED, 30, 31]:
+        word = WORDS[u % len(WORDS)]
+        profile = MotivationProfile(
+            user_id=f"u{u}",
+            prompt_id="mope/v2",
+            model="m",
+            motivations=[
+                {
+                    "label": f"{word} things",
+                    "description": f"wants {word} items",
+                    "evidence": ["1"],
+                    "strength": 0.9,
+                    "first_seen": None,
+                    "last_seen": None,
+                }
+            ],
+            summary="s",
+            shift="none",
+        )
+        model_id = "model-b" if u >= 30 else "model-a"
+        meta = {"dataset": "topics", "cold_k": 2, "stage": "test", "model_id": model_id}
+        store.put_profile(
+            f"k{u}", f"u{u}", profile.model_dump(mode="json"), "s", motivation_notes(profile), meta
+        )
+    return path
+
+
+def factory(llm=None):
+    def build(name: str, seed: int):
+        kinds = {"mote": M3Rec, "m3rec": M3Rec, "llmrank": LLMRank, "m3rec-llm": M3RecLLM}
+        extra = {"align_weight": 0.0} if name == "mote" else {}
+        if name in ("m3rec", "m3rec-llm"):
+            extra = {"align_weight": 1.0}
+        if name in ("llmrank", "m3rec-llm"):
+            extra |= {"llm": llm, "rerank_top": 3}
+        return kinds[name](seed=seed, embed=bag_of_words, **SMALL, **extra)
+
+    return build
+
+
+def test_the_cold_users_are_the_profiled_ones_and_alignment_is_tested_against_mote(
+    topics, profiles
+):
+    settings = EvalSettings(
+        models=("mote", "m3rec"), cold_ks=(2,), seeds=1, profiles=profiles, profile_model="model-a"
+    )
+    result = run_evaluation(topics, settings, model_factory=factory())
+    profiled = [topics.user_ids.index(f"u{u}") for u in PROFILED]
+    assert all(r.users.tolist() == sorted(profiled) for r in result.records)
+    rows = {row["model"]: row for row in result.rows()}
+    assert rows["m3rec"]["paired_test_base"]["against"] == "mote"
+    lo, hi = rows["m3rec"]["ci95"]["NDCG@10"]
+    assert lo <= rows["m3rec"]["metrics"]["NDCG@10"] <= hi
+    mote, m3rec = (result.paired_values(m, "sampled", 2) for m in ("mote", "m3rec"))
+    assert not np.array_equal(mote, m3rec)  # the motivations moved some targets
+    assert result.to_json()["settings"]["profile_model"] == "model-a"
+
+
+def test_models_that_read_profiles_need_a_store_and_someone_profiled(topics, profiles):
+    with pytest.raises(ValueError, match="--store"):
+        EvalSettings(models=("m3rec",), cold_ks=(2,))
+    settings = EvalSettings(
+        models=("m3rec",), cold_ks=(2,), seeds=1, profiles=profiles, profile_model="model-z"
+    )
+    with pytest.raises(ValueError, match="no test profile by model-z"):
+        run_evaluation(topics, settings, model_factory=factory())
+    with pytest.raises(ValueError, match="asks an LLM"):
+        EvalSettings(models=("llmrank",), cold_ks=(2,))
+
+
+def test_llmrank_lifts_the_top_items_in_the_llm_order_and_counts_its_cost(topics, profiles):
+    replies = ['{"order": ["3", "2", "1"]}'] * 4 + ["garbage", "still garbage"]
+    llm = ReplayBackend(replies)
+    settings = EvalSettings(
+        models=("mote", "llmrank"), cold_ks=(2,), seeds=1, cold_users=5, llm=lambda: llm
+    )
+    result = run_evaluation(topics, settings, model_factory=factory(lambda: llm))
+    row = {r["model"]: r for r in result.rows()}["llmrank"]
+    assert row["llm"]["calls"] == 6 and row["llm"]["failed_users"] == 1
+    assert row["paired_test_base"]["against"] == "mote"
+    assert len(llm.requests) == 6
+    shown = llm.requests[0]["messages"][1].content
+    assert "motivations" not in shown and shown.count("\n1. ") == 1
+
+
+def test_the_llm_order_replaces_the_base_order_of_the_top_items(topics, profiles):
+    from m3rec.eval.harness import make_split
+    from m3rec.ranking.candidates import sampled_candidates
+    from m3rec.ranking.training_data import train_data
+
+    settings = EvalSettings(models=(), cold_ks=(2,), seeds=1, cold_users=3)
+    split = make_split(topics, settings, 2, 0)
+    users = np.flatnonzero(split.cold)
+    data = train_data(topics, split, 0)
+    cand = sampled_candidates(split, users, 0)
+    hists = [split.test_history[u] for u in users]
+    llm = ReplayBackend(['{"order": ["3", "1", "2"]}'] * len(users))
+    base = M3Rec(seed=0, embed=bag_of_words, **SMALL).fit(data).score(users, hists, cand)
+    base = np.where(cand >= 0, base, -np.inf)  # -1 pads the candidates of this small catalogue
+    model = M3RecLLM(seed=0, embed=bag_of_words, llm=lambda: llm, rerank_top=3, **SMALL)
+    scores = np.where(cand >= 0, model.fit(data).score(users, hists, cand), -np.inf)
+    for row in range(len(users)):
+        top = np.argsort(-base[row], kind="stable")[:3]
+        assert np.argsort(-scores[row], kind="stable")[:3].tolist() == [top[2], top[0], top[1]]
+        rest = np.argsort(-scores[row], kind="stable")[3:]
+        assert np.array_equal(scores[row][rest], base[row][rest])
