@@ -78,6 +78,7 @@ def test_the_input_schema_needs_a_user_and_a_history() -> None:
         "encode",
         "retrieve",
         "align",
+        "reorder",
         "explain",
         "check_reasons",
         "respond",

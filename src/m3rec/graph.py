@@ -8,10 +8,12 @@ from m3rec.agents.mar import (
     align,
     check_reasons,
     explain,
+    reorder,
     respond,
     retrieve,
     route_after_align,
     route_after_check,
+    route_after_reorder,
 )
 from m3rec.agents.nodes import (
     Deps,
@@ -29,7 +31,8 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
     with `context=Deps(...)`.
 
     START -> load_user -> extract_motivations (MOPE, store first) -> retrieve -> align ->
-    explain -> check_reasons -> (explain again for rejected reasons, once) -> respond -> END.
+    (reorder, when mar.reorder is on) -> explain -> check_reasons -> (explain again for
+    rejected reasons, once) -> respond -> END.
     Routing: no history ends after load_user; without MAR's context the graph ranks with MOTE
     alone (encode) or ends after the profile; without an LLM for reasons align goes straight
     to respond, which gives template reasons.
@@ -41,6 +44,7 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
         ("encode", encode),
         ("retrieve", retrieve),
         ("align", align),
+        ("reorder", reorder),
         ("explain", explain),
         ("check_reasons", check_reasons),
         ("respond", respond),
@@ -53,7 +57,8 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
     )
     builder.add_edge("encode", END)
     builder.add_edge("retrieve", "align")
-    builder.add_conditional_edges("align", route_after_align, ["explain", "respond"])
+    builder.add_conditional_edges("align", route_after_align, ["reorder", "explain", "respond"])
+    builder.add_conditional_edges("reorder", route_after_reorder, ["explain", "respond"])
     builder.add_edge("explain", "check_reasons")
     builder.add_conditional_edges("check_reasons", route_after_check, ["explain", "respond"])
     builder.add_edge("respond", END)

@@ -140,6 +140,7 @@ class MopeSettings(_Section):
 # MAR's weight of the best motivation-trait cosine, chosen on validation users (BENCHMARKS.md,
 # "MAR alignment"); `recommend` and the harness's `m3rec` model both start from it.
 ALIGN_WEIGHT = 0.0
+MAX_REORDER = 30  # the longest list one LLM call orders
 
 
 class MarSettings(_Section):
@@ -153,7 +154,12 @@ class MarSettings(_Section):
     )
     reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
     reorder: bool = Field(
-        False, description="let the LLM re-order the items it explains (measured: BENCHMARKS.md)"
+        False,
+        description="let the LLM re-order the top items before it explains them "
+        "(measured as the harness's m3rec-llm against m3rec: BENCHMARKS.md)",
+    )
+    reorder_top: int = Field(
+        10, ge=2, le=MAX_REORDER, description="how many of the top items the LLM re-orders"
     )
     vector_candidates: int = Field(
         200, ge=1, description="candidates from the Chroma search over MOTE's item vectors"

@@ -108,6 +108,29 @@ def test_the_scorer_picks_each_items_motivation_and_evidence_from_the_profile(
     assert scores == sorted(scores, reverse=True)
 
 
+def test_with_reordering_on_the_llm_orders_the_top_items_before_they_are_explained(
+    dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    scorer = run(dataset, checkpoint, RawReasons([]), reasons=0)
+    garbage = "no"
+    backend = RawReasons(['{"order": ["4", "3", "2", "1"]}', garbage, garbage])
+    answer = run(dataset, checkpoint, backend, reorder=True, reorder_top=4)
+    assert answer.steps == [*FULL_PATH[:4], "reorder", *FULL_PATH[4:]]
+    order = [a.item_id for a in scorer.ranked]
+    assert [a.item_id for a in answer.ranked] == order[:4][::-1] + order[4:]
+    assert answer.reason_usage.calls == 3  # the order, then the reasons and their repair
+    asked = backend.requests[-3]["messages"][-1].content
+    assert "Their motivations:" in asked and asked.count("\n1. ") == 1
+
+
+def test_a_failed_reordering_keeps_the_scorers_order_with_one_warning(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    scorer = run(dataset, checkpoint, RawReasons([]), reasons=0)
+    answer = run(dataset, checkpoint, RawReasons([]), reorder=True, reasons=0)
+    assert "reorder" in answer.steps and "explain" not in answer.steps
+    assert [a.item_id for a in answer.ranked] == [a.item_id for a in scorer.ranked]
+    assert len(answer.errors) == 1 and "did not re-order" in answer.errors[0]
+
+
 def test_without_llm_no_reason_is_asked_for(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
     backend = RawReasons([])
     answer = run(dataset, checkpoint, backend, reasons=0)

@@ -9,21 +9,19 @@ import pytest
 from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import ValidationError
 
-from m3rec.agents.mar import reordered
 from m3rec.agents.reason_drafts import (
     MAX_EVIDENCE,
     REASON_MAX_CHARS,
     ReasonsReply,
     reasons_request,
 )
-from m3rec.schemas import AlignedItem
 
 EVIDENCE = {"B00004TUBL": ["B0000530HU", "B00021DJ32"], "B000052YPE": ["B0009OAHNA"]}
 TITLES = {"B00004TUBL": "Conair Pro Styler " + "x" * 80, "B000052YPE": "Nivea Creme"}
 
 
 def test_each_item_may_cite_only_its_own_evidence_and_the_grammar_builds() -> None:
-    request = reasons_request(EVIDENCE, TITLES, reorder=True)
+    request = reasons_request(EVIDENCE, TITLES)
     reasons = request.json_schema["properties"]["reasons"]
     assert reasons["required"] == list(EVIDENCE)
     for item, ids in EVIDENCE.items():
@@ -32,17 +30,12 @@ def test_each_item_may_cite_only_its_own_evidence_and_the_grammar_builds() -> No
         assert len(fields["item"]["const"]) <= 60
         cited = fields["evidence"]
         assert cited["items"]["enum"] == ids and cited["maxItems"] == len(ids)
-    order = request.json_schema["properties"]["order"]
-    assert order["items"]["enum"] == list(EVIDENCE) and order["minItems"] == 2
+    assert set(request.json_schema["properties"]) == {"reasons"}  # re-ordering asks apart
     LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
 
 
-def test_without_reordering_no_order_is_asked_for() -> None:
-    assert "order" not in reasons_request(EVIDENCE, TITLES, reorder=False).json_schema["properties"]
-
-
 def test_the_longest_reply_the_schema_allows_fits_the_token_budget() -> None:
-    request = reasons_request(EVIDENCE, TITLES, reorder=True)
+    request = reasons_request(EVIDENCE, TITLES)
     reasons = request.json_schema["properties"]
     longest = {
         "reasons": {
@@ -53,13 +46,12 @@ def test_the_longest_reply_the_schema_allows_fits_the_token_budget() -> None:
             }
             for item, ids in EVIDENCE.items()
         },
-        "order": list(EVIDENCE),
     }
     # One token a character is the worst a tokenizer does; the grammar allows one space per
     # separator, as json.dumps writes them.
     text = json.dumps(longest)
     assert len(text) <= request.max_tokens
-    assert ReasonsReply.model_validate(longest).order == list(EVIDENCE)
+    assert set(ReasonsReply.model_validate(longest).reasons) == set(EVIDENCE)
 
 
 def test_a_reason_over_the_bound_is_refused() -> None:
@@ -67,10 +59,3 @@ def test_a_reason_over_the_bound_is_refused() -> None:
         ReasonsReply.model_validate(
             {"reasons": {"a": {"evidence": [], "reason": "x" * (REASON_MAX_CHARS + 1)}}}
         )
-
-
-def test_the_llm_order_moves_only_the_items_it_explained() -> None:
-    ranked = [AlignedItem(i, 1.0 - n / 10, 0.0) for n, i in enumerate("abcdef")]
-    out = reordered(ranked, ["c", "a", "zz", "c", "b"])  # unknown and repeated ids ignored
-    assert [a.item_id for a in out] == ["c", "a", "b", "d", "e", "f"]
-    assert [a.item_id for a in reordered(ranked, ["e", "b"])] == ["a", "e", "c", "d", "b", "f"]

@@ -17,10 +17,11 @@ from typing import Any, Literal
 import numpy as np
 
 from m3rec.agents.encode import MoteScorer
-from m3rec.agents.notes import note_text
+from m3rec.agents.notes import note_text, profile_notes
 from m3rec.agents.reason_checks import ReasonChecker, repair_note, template_reason
 from m3rec.agents.reason_drafts import ReasonDraft
 from m3rec.agents.reasons import draft_reasons
+from m3rec.agents.reorder import order_candidates
 from m3rec.agents.retrieval import retrieve_candidates
 from m3rec.data.types import Item
 from m3rec.encoders.alignment import MotivationSpace, aligned_scores
@@ -214,13 +215,56 @@ async def align(state: RecState, runtime: Any) -> dict[str, Any]:
     return {"ranked": ranked[: mar.top_k], "steps": ["align"]}
 
 
-def route_after_align(state: RecState, runtime: Any) -> Literal["explain", "respond"]:
+def route_after_align(state: RecState, runtime: Any) -> Literal["reorder", "explain", "respond"]:
+    """Let the LLM re-order the top items when the settings ask for it (never for one item
+    being explained), then ask it for reasons."""
+    mar = _mar(runtime)
+    if (
+        mar.use_llm
+        and mar.settings.reorder
+        and state.get("focus") is None
+        and len(state.get("ranked", [])) > 1
+    ):
+        return "reorder"
+    return route_after_reorder(state, runtime)
+
+
+def route_after_reorder(state: RecState, runtime: Any) -> Literal["explain", "respond"]:
     """Ask the LLM for reasons when it is allowed and there is a profile to name."""
     mar = _mar(runtime)
     wanted = mar.use_llm and mar.settings.reasons > 0 and state.get("profile") is not None
     if (focus := state.get("focus")) is not None and focus.rank > FIT_RANK:
         wanted = False
     return "explain" if wanted and state.get("ranked") else "respond"
+
+
+async def reorder(state: RecState, runtime: Any) -> dict[str, Any]:
+    """Let the LLM order the top `mar.reorder_top` items from the history and the motivations
+    (`agents.reorder`, as the harness's m3rec-llm does); an LLM that fails leaves the scorer's
+    order, with one warning."""
+    deps, mar = runtime.context, _mar(runtime)
+    ranked: list[AlignedItem] = state["ranked"]
+    head = ranked[: mar.settings.reorder_top]
+    profile = state.get("profile")
+    history = [h.title or h.text for h in state["history"]]
+    texts = [mar.items[a.item_id].text() for a in head]
+    notes = profile_notes(profile) if profile is not None else []
+    try:
+        ordered = await asyncio.to_thread(
+            lambda: order_candidates(deps.llm(), history, notes, texts)
+        )
+    except (LLMError, ModelError) as exc:
+        spent = getattr(exc, "usage", None)
+        return {
+            "errors": [f"the LLM did not re-order the list ({exc}); the scorer's order is kept"],
+            "reason_usage": [spent] if isinstance(spent, Usage) else [],
+            "steps": ["reorder"],
+        }
+    return {
+        "ranked": [head[i] for i in ordered.positions] + ranked[len(head) :],
+        "reason_usage": [ordered.usage],
+        "steps": ["reorder"],
+    }
 
 
 async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
@@ -236,7 +280,6 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
     todo = [a for a in top if a.item_id in repair] if repair else top
     todo = [a for a in todo if a.item_id not in kept]
     attempt = state.get("attempt", 0) + 1
-    reorder = mar.settings.reorder and attempt == 1
     try:
         drafted = await asyncio.to_thread(
             lambda: draft_reasons(
@@ -245,7 +288,6 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
                 todo,
                 profile,
                 state["history"],
-                reorder=reorder,
                 repair=repair or None,
             )
         )
@@ -259,27 +301,12 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
             "reason_usage": [spent] if isinstance(spent, Usage) else [],
             "steps": ["explain"],
         }
-    update: dict[str, Any] = {
+    return {
         "drafts": drafted.drafts,
         "attempt": attempt,
         "reason_usage": [drafted.usage],
         "steps": ["explain"],
     }
-    if drafted.order:
-        update["ranked"] = reordered(state["ranked"], drafted.order)
-    return update
-
-
-def reordered(ranked: list[AlignedItem], order: list[str]) -> list[AlignedItem]:
-    """Return RANKED with the items the LLM ordered first, in its order (each id once, unknown
-    ids ignored), the rest as the scorer ranked them."""
-    by_id = {a.item_id: a for a in ranked}
-    head = list(dict.fromkeys(i for i in order if i in by_id))
-    positions = sorted(ranked.index(by_id[i]) for i in head)
-    out = list(ranked)
-    for position, item in zip(positions, head, strict=True):
-        out[position] = by_id[item]
-    return out
 
 
 async def check_reasons(state: RecState, runtime: Any) -> dict[str, Any]:

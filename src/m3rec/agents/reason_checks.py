@@ -650,7 +650,7 @@ def _example_stems() -> frozenset[str]:
     for example in prompts.examples(*PROMPT):
         for reason in example.get("reasons", {}).values():
             found |= _stems(f"{reason.get('item', '')} {reason.get('reason', '')}")
-    rules = prompts.render(*PROMPT, items="", order_rule="").messages[0].content
+    rules = prompts.render(*PROMPT, items="", repair_rule="").messages[0].content
     block = re.compile(r"<<<ITEMS.*?ITEMS>>>|^\{[^\n]*$", re.DOTALL | re.MULTILINE)
     instructions = block.sub(" ", rules)  # the instructions without the example's block and reply
     return frozenset(found - _stems(instructions) - _stems(_LINKING))

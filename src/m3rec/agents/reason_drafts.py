@@ -4,7 +4,7 @@ The scorer has already chosen, for each item, the motivation it serves and the h
 that show it; the LLM words the reason and cites some of those items. The schema sent for
 generation is built per request: one property per item, whose evidence is an enum of that
 item's own evidence ids, every string and list bounded, so a whole reply always fits its token
-budget. With re-ordering on, the reply also gives the items' ids best first.
+budget. (Re-ordering is a call of its own before this one: `agents.reorder`.)
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ class ItemReason(BaseModel):
 
 
 class ReasonsReply(BaseModel):
-    """The LLM's whole reply: a reason per item id, and the ids best first when asked."""
+    """The LLM's whole reply: a reason per item id."""
 
     reasons: dict[str, ItemReason]
-    order: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,9 @@ class ReasonsRequest:
     max_tokens: int
 
 
-def reasons_request(
-    evidence: dict[str, list[str]], titles: dict[str, str], *, reorder: bool
-) -> ReasonsRequest:
+def reasons_request(evidence: dict[str, list[str]], titles: dict[str, str]) -> ReasonsRequest:
     """Return the schema asking for a reason for each item of EVIDENCE (item id -> the ids it may
-    cite, in the order shown), and with REORDER the item ids best first.
+    cite, in the order shown).
 
     Each reason object opens with the item's title (TITLES, a constant the grammar writes out):
     a small model then words each reason from its own item instead of repeating the last one.
@@ -107,15 +104,6 @@ def reasons_request(
         _TOKENS_PER_REASON_KEYS + per_id * (1 + MAX_EVIDENCE) + REASON_MAX_CHARS + longest_title
     )
     budget = _TOKENS_FRAME + per_reason * len(evidence)
-    if reorder:
-        n = len(evidence)
-        properties["order"] = {
-            "type": "array",
-            "items": {"type": "string", "enum": list(evidence)},
-            "minItems": n,
-            "maxItems": n,
-        }
-        budget += per_id * n
     schema = {
         "type": "object",
         "properties": properties,

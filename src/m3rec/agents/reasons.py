@@ -21,18 +21,14 @@ from m3rec.schemas import AlignedItem, ChatMessage, HistoryEntry, MotivationProf
 
 MAX_DETAILS = 220
 _MARKERS = ("<<<ITEMS", "ITEMS>>>")
-ORDER_RULE = (
-    '\nAlso give "order": the ids of these items from the best to the worst fit for this person.'
-)
 REPAIR_RULE = "\nEarlier reasons for these items were rejected; write new ones.\n"
 
 
 @dataclass(frozen=True)
 class DraftedReasons:
-    """The LLM's reasons for some items, its order of them (when asked), and what it cost."""
+    """The LLM's reasons for some items, and what they cost."""
 
     drafts: list[ReasonDraft]
-    order: list[str] | None
     usage: Usage = field(default_factory=Usage)
 
 
@@ -76,18 +72,17 @@ def reasons_messages(
     profile: MotivationProfile,
     history: Sequence[HistoryEntry],
     *,
-    reorder: bool,
     repair: Mapping[str, str] | None = None,
 ) -> list[ChatMessage]:
     """Return the chat asking for reasons on ALIGNED; REPAIR maps an item id to what was wrong
     with its last reason."""
     titles = {h.item_id: h.title or h.text for h in history}
     block = "\n".join(describe_item(items[a.item_id], a, profile, titles) for a in aligned)
-    order_rule = ORDER_RULE if reorder else ""
+    repair_rule = ""
     if repair:
         notes = "".join(f"[{item}]: {note}\n" for item, note in repair.items())
-        order_rule = REPAIR_RULE + notes + order_rule
-    return prompts.render(*PROMPT, items=block, order_rule=order_rule).messages
+        repair_rule = REPAIR_RULE + notes
+    return prompts.render(*PROMPT, items=block, repair_rule=repair_rule).messages
 
 
 def draft_reasons(
@@ -97,15 +92,14 @@ def draft_reasons(
     profile: MotivationProfile,
     history: Sequence[HistoryEntry],
     *,
-    reorder: bool = False,
     repair: Mapping[str, str] | None = None,
 ) -> DraftedReasons:
     """Ask LLM for a reason for each of ALIGNED (one structured call, one schema repair); with
     REPAIR, a regeneration at the repair temperature. Raises StructuredOutputError on garbage."""
     evidence = {a.item_id: list(a.evidence) for a in aligned}
     titles = {a.item_id: items[a.item_id].title for a in aligned}
-    request = reasons_request(evidence, titles, reorder=reorder)
-    messages = reasons_messages(items, aligned, profile, history, reorder=reorder, repair=repair)
+    request = reasons_request(evidence, titles)
+    messages = reasons_messages(items, aligned, profile, history, repair=repair)
     result = structured(
         llm,
         messages,
@@ -128,4 +122,4 @@ def draft_reasons(
         )
         for item, r in reply.reasons.items()
     ]
-    return DraftedReasons(drafts, reply.order, result.usage)
+    return DraftedReasons(drafts, result.usage)

@@ -20,11 +20,11 @@ from m3rec.agents.reasons import clean
 from m3rec.errors import Usage
 from m3rec.llm.base import LLMBackend, structured
 from m3rec.schemas import ChatMessage
+from m3rec.settings import MAX_REORDER as MAX_CANDIDATES
 
 PROMPT = ("order", "v1")
 _TOKENS_FRAME = 16
 _TOKENS_PER_LABEL = 4  # a number, its quotes and the separator
-MAX_CANDIDATES = 30
 
 
 class OrderReply(BaseModel):
