@@ -83,11 +83,12 @@ def test_evaluate_prints_a_table_without_json(tmp_path):
         (["--set", "sasrec.epochs"], "--set takes MODEL.PARAM=VALUE"),
         (["--set", "pop.alpha=1", "--models", "pop"], "alpha"),
         (["--cold-users", "99999", "--cold-k", "1", "--models", "pop"], "cold-start users"),
+        (["--models", "mote,m3rec", "--cold-k", "2", "--store", "{tmp}/s"], "no test profile by"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
     base = ["--data", str(FIXTURES / "amazon-beauty-slice"), "--out", str(tmp_path), "--seeds", "1"]
-    result = evaluate(base + args)
+    result = evaluate(base + [a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("error: ") and message in lines[-1], result.output

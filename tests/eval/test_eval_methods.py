@@ -100,7 +100,12 @@ def test_llmrank_lifts_the_top_items_in_the_llm_order_and_counts_its_cost(topics
     settings = EvalSettings(
         models=("mote", "llmrank"), cold_ks=(2,), seeds=1, cold_users=5, llm=lambda: llm
     )
-    result = run_evaluation(topics, settings, model_factory=factory(lambda: llm))
+    events: list[tuple[str, dict]] = []
+    result = run_evaluation(
+        topics, settings, lambda e, i: events.append((e, i)), model_factory=factory(lambda: llm)
+    )
+    progress = [i["done"] for e, i in events if e == "ordered"]
+    assert progress == [1, 2, 3, 4, 5] and {i["users"] for e, i in events if e == "ordered"} == {5}
     row = {r["model"]: r for r in result.rows()}["llmrank"]
     assert row["llm"]["calls"] == 6 and row["llm"]["failed_users"] == 1
     assert row["paired_test_base"]["against"] == "mote"

@@ -196,12 +196,14 @@ class FitProgress:
         """Follow an evaluation: one bar for the runs, one for the epochs of the current fit."""
         if event == "job":
             self.label = f"{info['model']} cold_k={info['cold_k']} seed={info['seed']}"
-            for name in ("embed", "epoch"):
+            for name in ("embed", "epoch", "ordered"):
                 if name in self.tasks:
                     self.bar.remove_task(self.tasks.pop(name))
             self._update("runs", f"runs ({self.label})", None, info.get("total"), "")
         elif event == "epoch":
             self.on_epoch(info["epoch"], info["epochs"], info)
+        elif event == "ordered":
+            self._on_ordered(info["done"], info["users"])
         elif event == "scored":
             if self.live:
                 self._update("runs", f"runs ({self.label})", info["done"], info["total"], "")
@@ -211,6 +213,13 @@ class FitProgress:
                     f"({info['done']}/{info['total']})",
                     highlight=False,
                 )
+
+    def _on_ordered(self, done: int, users: int) -> None:
+        """Show how many users' top items the LLM has ordered (one call each)."""
+        if self.live:
+            self._update("ordered", "  LLM orders", done, users, "")
+        elif done == users or done % max(1, users // 10) == 0:
+            err_console.print(f"{self.label} LLM orders {done}/{users}", highlight=False)
 
     def _update(
         self, name: str, description: str, done: int | None, total: int | None, info: str

@@ -433,6 +433,11 @@ def run_evaluation(
                 info = {"model": name, "cold_k": cold_k, "seed": seed, "total": total}
                 notify("job", {**info, "done": len(records)})
                 model = factory(name, seed)
+                if hasattr(model, "on_order"):  # an LLM re-ranker: one call per user and protocol
+                    asked = len(users) * len(settings.protocols)
+                    model.on_order = lambda n, info=info, asked=asked: notify(
+                        "ordered", {**info, "done": n, "users": asked}
+                    )
                 t0 = time.perf_counter()
                 model.fit(tdata, _epoch_notifier(notify, info))
                 fit_s = time.perf_counter() - t0

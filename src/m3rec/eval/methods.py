@@ -80,6 +80,8 @@ class _LLMReorder(MoteRecommender):
         self.llm_failures = 0  # users whose order fell back to the base ranking
         self.llm_incomplete = 0  # replies that left candidates out (they keep the base order)
         self.llm_cached = 0  # replies read from the reply cache (asked in an earlier run)
+        self.users_ordered = 0
+        self.on_order: Callable[[int], None] | None = None  # told the count after each user
 
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> _LLMReorder:
         super().fit(data, on_epoch)
@@ -113,6 +115,10 @@ class _LLMReorder(MoteRecommender):
                 self.llm_usage.include(e.usage)
                 self.llm_failures += 1
                 continue
+            finally:
+                self.users_ordered += 1
+                if self.on_order is not None:
+                    self.on_order(self.users_ordered)
             self.llm_usage.include(ordered.usage)
             self.llm_incomplete += not ordered.complete
             top = scores[row].max() + 1.0
