@@ -28,13 +28,16 @@ from m3rec.llm.base import ChatMessage, Completion, LLMBackend
 from m3rec.llm.factory import LazyBackend, build_backend
 from m3rec.llm.registry import MODELS
 from m3rec.recommending import RecommendPipeline
-from m3rec.settings import Settings, StoreSettings
+from m3rec.settings import MarSettings, Settings, StoreSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.replies import LibraryReplies, item_ids_of
 
 # Small enough to train in seconds in a test; the seed and threads fix the ranking.
 MOTE = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1, "seed": 0}
+# MAR's settings for the recording, kept in the fixture: a later default cannot change what
+# the tests rank.
+MAR = {"align_weight": 0.0, "reasons": 5, "reorder": False}
 SLICE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "data" / "ml-latest-slice"
 # user -> the history rule the recorded MOPE library holds a valid profile for
 CASES = {"4": HistoryRule(n_items=20), "1": HistoryRule("test", 0)}
@@ -69,9 +72,9 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--users", default=",".join(CASES))
     args = parser.parse_args()
-    settings = Settings(store=StoreSettings(kind="memory"))
+    settings = Settings(store=StoreSettings(kind="memory"), mar=MarSettings(**MAR))
     dataset = load_dataset(SLICE)
-    recorded: dict[str, Any] = {"mote": MOTE, "cases": {}}
+    recorded: dict[str, Any] = {"mote": MOTE, "mar": MAR, "cases": {}}
     if args.out.exists():
         recorded["cases"] = json.loads(args.out.read_text())["cases"]
     with tempfile.TemporaryDirectory() as tmp:

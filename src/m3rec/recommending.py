@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # Called with MAR's ranking and the user's profile, before any reason is written.
 OnRanked = Callable[[list[AlignedItem], MotivationProfile | None], None]
+# Called with each LLM reason as soon as it has passed the check, while the rest are written.
+OnReason = Callable[[Reason], None]
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,15 @@ class RecommendPipeline:
         n_items: int = PRODUCT_ITEMS,
         rule: HistoryRule | None = None,
         on_ranked: OnRanked | None = None,
+        on_reason: OnReason | None = None,
     ) -> Recommendations:
         """Run USER_ID's N_ITEMS most recent items (the product rule) through the graph; an
         unknown user is a DataError. RULE, when given, cuts the history instead (a benchmark
-        reads test-stage histories). ON_RANKED is called with the ranking and the profile as
-        soon as they are known, before any reason is written."""
+        reads test-stage histories). ON_RANKED is called with the final ranking (after the
+        LLM's re-ordering, when on) and the profile as soon as they are known, before any
+        reason is written; ON_REASON with each checked LLM reason as it streams in."""
         state = self._state(user_id, rule or HistoryRule(n_items=n_items))
-        return self._invoke(state, on_ranked)
+        return self._invoke(state, on_ranked, on_reason)
 
     def explain(
         self, user_id: str, item_id: str, *, n_items: int = PRODUCT_ITEMS
@@ -146,8 +150,10 @@ class RecommendPipeline:
             "history_context": rule.context(self.dataset.name),
         }
 
-    def _invoke(self, state: RecInput, on_ranked: OnRanked | None) -> Recommendations:
-        final = asyncio.run(self._run(state, on_ranked))
+    def _invoke(
+        self, state: RecInput, on_ranked: OnRanked | None, on_reason: OnReason | None = None
+    ) -> Recommendations:
+        final = asyncio.run(self._run(state, on_ranked, on_reason))
         from m3rec.agents.mar import total_usage
 
         usage = total_usage(final.get("reason_usage", []))
@@ -164,22 +170,38 @@ class RecommendPipeline:
             focus=final.get("focus"),
         )
 
-    async def _run(self, state: RecInput, on_ranked: OnRanked | None) -> dict[str, Any]:
+    async def _run(
+        self, state: RecInput, on_ranked: OnRanked | None, on_reason: OnReason | None
+    ) -> dict[str, Any]:
         final: dict[str, Any] = {}
         profile = None
         async for mode, chunk in self.graph.astream(
             state,
             context=self.deps,
-            stream_mode=["updates", "values"],
+            stream_mode=["updates", "values", "custom"],
         ):
             if mode == "values":
                 final = chunk  # type: ignore[assignment]
                 continue
+            if mode == "custom":
+                reason = chunk.get("reason") if isinstance(chunk, dict) else None
+                if on_reason is not None and isinstance(reason, Reason):
+                    on_reason(reason)
+                continue
             update = chunk.get("extract_motivations") or {}  # type: ignore[union-attr]
             profile = update.get("profile", profile)
-            if on_ranked is not None and (aligned := chunk.get("align")):  # type: ignore[union-attr]
-                on_ranked(aligned["ranked"], profile)
+            ranked = chunk.get("reorder") or chunk.get("align")  # type: ignore[union-attr]
+            if on_ranked is not None and ranked and "ranked" in ranked:
+                if "align" in chunk and self._reorders(len(ranked["ranked"])):  # type: ignore[operator]
+                    continue  # shown once the LLM has ordered it
+                on_ranked(ranked["ranked"], profile)
         return final
+
+    def _reorders(self, n_ranked: int) -> bool:
+        """Whether the graph's reorder node runs after align (as route_after_align decides for
+        a recommendation)."""
+        mar = self.deps.mar
+        return self.use_llm and mar is not None and mar.settings.reorder and n_ranked > 1
 
     def close(self) -> None:
         """Close the LLM backend if a node built it."""

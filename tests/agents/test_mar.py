@@ -4,6 +4,8 @@ reasons step fed at the wire."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,14 @@ def checkpoint(dataset, tmp_path_factory) -> Path:  # type: ignore[no-untyped-de
     return path
 
 
-def run(dataset, checkpoint, backend, user="4", *, use_llm=True, **mar) -> Recommendations:  # type: ignore[no-untyped-def]
+def run(
+    dataset, checkpoint, backend, user="4", *, use_llm=True, on_reason=None, **mar
+) -> Recommendations:  # type: ignore[no-untyped-def]
     settings = Settings(store=StoreSettings(kind="memory"), mar=MarSettings(**mar))
     pipeline = RecommendPipeline(settings, dataset, checkpoint, top_k=8, use_llm=use_llm)
     pipeline.deps.llm = LazyBackend(lambda: backend)
     try:
-        return pipeline.recommend(user, n_items=N_ITEMS)
+        return pipeline.recommend(user, n_items=N_ITEMS, on_reason=on_reason)
     finally:
         pipeline.close()
 
@@ -129,6 +133,41 @@ def test_a_failed_reordering_keeps_the_scorers_order_with_one_warning(dataset, c
     assert "reorder" in answer.steps and "explain" not in answer.steps
     assert [a.item_id for a in answer.ranked] == [a.item_id for a in scorer.ranked]
     assert len(answer.errors) == 1 and "did not re-order" in answer.errors[0]
+
+
+def test_checked_reasons_stream_in_while_the_reply_is_written_and_stay_kept(
+    dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    plain = run(dataset, checkpoint, RawReasons([]), reasons=0)
+    top = plain.ranked[:5]
+    written = {a.item_id: plain.reasons[a.item_id] for a in top}  # templates pass the checker
+    written[top[3].item_id] = replace(written[top[3].item_id], text=written[top[0].item_id].text)
+    reply = {
+        "reasons": {
+            item: {
+                "item": dataset.items[item].title,
+                "evidence": list(r.evidence),
+                "reason": r.text,
+            }
+            for item, r in written.items()
+        }
+    }
+    streamed: list[tuple[str, int]] = []
+    backend = RawReasons([json.dumps(reply), "no"])
+    answer = run(
+        dataset,
+        checkpoint,
+        backend,
+        on_reason=lambda r: streamed.append((r.item_id, len(backend.requests))),
+    )
+    kept = [a.item_id for a in top if a.item_id != top[3].item_id]
+    assert [item for item, _ in streamed] == kept  # the copy of the first is held back
+    assert all(asked == streamed[0][1] for _, asked in streamed)  # all during the first call
+    for item in kept:
+        assert (
+            answer.reasons[item].source == "llm" and answer.reasons[item].text == written[item].text
+        )
+    assert "repeated_reason" in answer.reasons[top[3].item_id].rejected
 
 
 def test_without_llm_no_reason_is_asked_for(dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]

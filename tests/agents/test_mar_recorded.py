@@ -15,7 +15,7 @@ from m3rec.encoders.pipeline import train_mote
 from m3rec.llm.factory import LazyBackend
 from m3rec.recommending import RecommendPipeline
 from m3rec.schemas import ReasonDraft
-from m3rec.settings import Settings, StoreSettings
+from m3rec.settings import MarSettings, Settings, StoreSettings
 from tests.replies import MarReplies, reason_cases
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
@@ -48,7 +48,10 @@ def test_recorded_reasons_are_kept_regenerated_or_templated_as_recorded(
 ) -> None:  # type: ignore[no-untyped-def]
     case = CASES[key]
     backend = MarReplies(case)
-    pipeline = RecommendPipeline(Settings(store=StoreSettings(kind="memory")), dataset, checkpoint)
+    settings = Settings(
+        store=StoreSettings(kind="memory"), mar=MarSettings(**reason_cases()["mar"])
+    )
+    pipeline = RecommendPipeline(settings, dataset, checkpoint)
     pipeline.deps.llm = LazyBackend(lambda: backend)
     try:
         answer = pipeline.recommend(case["user_id"], rule=rule_of(case["rule"]))

@@ -1,5 +1,6 @@
 """The in-process llama.cpp backend with the real tiny GGUF model."""
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,12 @@ def test_a_sampled_reply_depends_only_on_its_own_request(tiny: LlamaCppBackend) 
     first = tiny.complete(sea, temperature=0.9).text
     tiny.complete([ChatMessage("user", "Name three colours.")], temperature=0.9)
     assert tiny.complete(sea, temperature=0.9).text == first
+
+
+def test_the_reply_streams_as_it_is_generated_and_ends_as_returned(tiny: LlamaCppBackend) -> None:
+    seen: list[str] = []
+    messages = [ChatMessage("user", "Name a large city as JSON: name, country.")]
+    reply = tiny.complete(messages, json_schema=City.model_json_schema(), on_text=seen.append)
+    assert len(seen) > 5  # token by token, not once at the end
+    assert all(b.startswith(a) for a, b in itertools.pairwise(seen))
+    assert seen[-1] == reply.text

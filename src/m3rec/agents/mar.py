@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
+from langgraph.config import get_stream_writer
 
 from m3rec.agents.encode import MoteScorer
 from m3rec.agents.notes import note_text, profile_notes
 from m3rec.agents.reason_checks import ReasonChecker, repair_note, template_reason
 from m3rec.agents.reason_drafts import ReasonDraft
-from m3rec.agents.reasons import draft_reasons
+from m3rec.agents.reason_stream import ReasonStream
+from m3rec.agents.reasons import draft_reasons, motivation_labels
 from m3rec.agents.reorder import order_candidates
 from m3rec.agents.retrieval import retrieve_candidates
 from m3rec.data.types import Item
@@ -256,6 +258,7 @@ async def reorder(state: RecState, runtime: Any) -> dict[str, Any]:
     except (LLMError, ModelError) as exc:
         spent = getattr(exc, "usage", None)
         return {
+            "ranked": ranked,
             "errors": [f"the LLM did not re-order the list ({exc}); the scorer's order is kept"],
             "reason_usage": [spent] if isinstance(spent, Usage) else [],
             "steps": ["reorder"],
@@ -269,7 +272,10 @@ async def reorder(state: RecState, runtime: Any) -> dict[str, Any]:
 
 async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
     """Ask the LLM to word the reasons of the top items (on a second pass, only the rejected
-    ones, told what was wrong); an LLM that fails leaves them to the template."""
+    ones, told what was wrong); an LLM that fails leaves them to the template.
+
+    Each reason is checked as soon as the reply closes it, and a kept one goes out on the
+    graph's custom stream ({"reason": Reason}) while the rest are still being written."""
     deps, mar = runtime.context, _mar(runtime)
     profile = state["profile"]
     assert profile is not None
@@ -280,6 +286,17 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
     todo = [a for a in top if a.item_id in repair] if repair else top
     todo = [a for a in todo if a.item_id not in kept]
     attempt = state.get("attempt", 0) + 1
+    write = get_stream_writer()
+    stream = ReasonStream(
+        mar.checker,
+        shown=[a.item_id for a in top],
+        history=state["history"],
+        profile=profile,
+        labels=motivation_labels(todo, profile),
+        source="llm" if attempt == 1 else "regenerated",
+        prior=[reason_as_draft(r) for r in kept.values()],
+        emit=lambda reason: write({"reason": reason}),
+    )
     try:
         drafted = await asyncio.to_thread(
             lambda: draft_reasons(
@@ -289,24 +306,39 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
                 profile,
                 state["history"],
                 repair=repair or None,
+                on_text=stream,
             )
         )
     except (LLMError, ModelError) as exc:
         note = f"the LLM wrote no reasons ({exc}); template reasons are shown"
+        if stream.kept:
+            note = f"the LLM's reply broke off ({exc}); the reasons it finished are kept"
         spent = getattr(exc, "usage", None)  # a failed structured call still cost its attempts
         return {
             "drafts": [],
+            "reasons": stream.kept,
             "attempt": 2,
             "errors": [note],
             "reason_usage": [spent] if isinstance(spent, Usage) else [],
             "steps": ["explain"],
         }
     return {
-        "drafts": drafted.drafts,
+        "drafts": [d for d in drafted.drafts if d.item_id not in stream.kept],
+        "reasons": stream.kept,
         "attempt": attempt,
         "reason_usage": [drafted.usage],
         "steps": ["explain"],
     }
+
+
+def reason_as_draft(reason: Reason) -> ReasonDraft:
+    """Return a kept reason as the checker reads a draft (to judge later drafts beside it)."""
+    return ReasonDraft(
+        item_id=reason.item_id,
+        motivation=reason.motivation,
+        evidence=list(reason.evidence),
+        reason=reason.text,
+    )
 
 
 async def check_reasons(state: RecState, runtime: Any) -> dict[str, Any]:
@@ -316,7 +348,10 @@ async def check_reasons(state: RecState, runtime: Any) -> dict[str, Any]:
     assert profile is not None
     drafts: list[ReasonDraft] = state.get("drafts", [])
     shown = [a.item_id for a in state["ranked"][: mar.settings.reasons]]
-    verdicts = mar.checker.check(drafts, shown=shown, history=state["history"], profile=profile)
+    prior = [reason_as_draft(r) for r in state.get("reasons", {}).values()]
+    verdicts = mar.checker.check(
+        [*prior, *drafts], shown=shown, history=state["history"], profile=profile
+    )
     source: ReasonSource = "llm" if state.get("attempt", 1) == 1 else "regenerated"
     before = state.get("rejected", {})
     kept: dict[str, Reason] = {}
@@ -336,6 +371,10 @@ async def check_reasons(state: RecState, runtime: Any) -> dict[str, Any]:
             source,
             before.get(draft.item_id, ()),
         )
+    done = kept.keys() | state.get("reasons", {}).keys()
+    for item, rules in before.items():  # not asked again (the regeneration failed): still broken
+        if item not in done and item not in rejected:
+            rejected[item] = rules
     return {"reasons": kept, "rejected": rejected, "steps": ["check_reasons"]}
 
 

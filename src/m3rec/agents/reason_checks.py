@@ -23,7 +23,8 @@ reason that breaks a rule is asked for once more (with `repair_note`), then repl
 - `empty_reason`: the text is blank, shorter than REASON_MIN_CHARS, or only the item's title;
 - `not_about_item`: the text names nothing of the item: no word of its title, its genres or
   categories, or its metadata traits ("You are a fan of comedies" said of a crime drama);
-- `repeated_reason`: two items got the same text;
+- `repeated_reason`: the text of an item listed before it (the first keeps it: a reason is
+  judged only with the drafts before it, so one checked as it streams in stays kept);
 - `copied_example`: the text uses a word of the prompt's example reply that nothing of this
   request (the item, the motivation, the history) has ("your new flat" for a film);
 - `copied_item_text`: the text repeats a run of COPY_RUN words of what the prompt shows of the
@@ -238,20 +239,23 @@ class ReasonChecker:
         """Return, for each item of SHOWN that got a draft, the rules its reason broke (in
         REASON_RULES order, empty when kept); a draft for an item not shown is reported under
         its own id as `unknown_item`, and a second draft for one item adds `unknown_item` to
-        what either broke. Without a PROFILE the motivation rules are not applied."""
+        what either broke. A draft's verdict depends only on the drafts before it. Without a
+        PROFILE the motivation rules are not applied."""
         shown_ids = set(shown)
         request = _Request(
             {entry.item_id: entry for entry in history}, _titles_by_key(history), profile
         )
         broken: dict[str, set[str]] = {}
-        texts = Counter(" ".join(words(d.reason)) for d in drafts if d.item_id in shown_ids)
+        written: set[str] = set()
         for draft in drafts:
             if draft.item_id not in shown_ids:
                 broken.setdefault(draft.item_id, set()).add("unknown_item")
                 continue
             rules = self._check_one(draft, request)
-            if texts[" ".join(words(draft.reason))] > 1:
+            text = " ".join(words(draft.reason))
+            if text in written:
                 rules.add("repeated_reason")
+            written.add(text)
             if draft.item_id in broken:
                 rules |= broken[draft.item_id] | {"unknown_item"}
             broken[draft.item_id] = rules

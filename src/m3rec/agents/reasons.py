@@ -12,11 +12,17 @@ from dataclasses import dataclass, field
 
 from m3rec import prompts
 from m3rec.agents.mope_drafts import KIND_WORDS
-from m3rec.agents.reason_drafts import PROMPT, ReasonDraft, ReasonsReply, reasons_request
+from m3rec.agents.reason_drafts import (
+    PROMPT,
+    ItemReason,
+    ReasonDraft,
+    ReasonsReply,
+    reasons_request,
+)
 from m3rec.data.traits import metadata_traits
 from m3rec.data.types import Item
 from m3rec.errors import Usage
-from m3rec.llm.base import REPAIR_TEMPERATURE, LLMBackend, structured
+from m3rec.llm.base import REPAIR_TEMPERATURE, LLMBackend, OnText, structured
 from m3rec.schemas import AlignedItem, ChatMessage, HistoryEntry, MotivationProfile
 
 MAX_DETAILS = 220
@@ -93,9 +99,12 @@ def draft_reasons(
     history: Sequence[HistoryEntry],
     *,
     repair: Mapping[str, str] | None = None,
+    on_text: OnText | None = None,
 ) -> DraftedReasons:
     """Ask LLM for a reason for each of ALIGNED (one structured call, one schema repair); with
-    REPAIR, a regeneration at the repair temperature. Raises StructuredOutputError on garbage."""
+    REPAIR, a regeneration at the repair temperature; ON_TEXT is told each reply as it grows
+    (`reason_stream.closed_reasons` reads the reasons out of it). Raises StructuredOutputError
+    on garbage."""
     evidence = {a.item_id: list(a.evidence) for a in aligned}
     titles = {a.item_id: items[a.item_id].title for a in aligned}
     request = reasons_request(evidence, titles)
@@ -107,19 +116,26 @@ def draft_reasons(
         json_schema=request.json_schema,
         max_tokens=request.max_tokens,
         temperature=REPAIR_TEMPERATURE if repair else None,
+        on_text=on_text,
     )
-    labels = {
+    labels = motivation_labels(aligned, profile)
+    drafts = [to_draft(item, r, labels.get(item, "")) for item, r in result.value.reasons.items()]
+    return DraftedReasons(drafts, result.usage)
+
+
+def motivation_labels(aligned: Sequence[AlignedItem], profile: MotivationProfile) -> dict[str, str]:
+    """Return, by item id, the label of the motivation the scorer matched each item to."""
+    return {
         a.item_id: profile.motivations[a.motivation].label if a.motivation is not None else ""
         for a in aligned
     }
-    reply = result.value
-    drafts = [
-        ReasonDraft(
-            item_id=item,
-            motivation=labels.get(item, ""),
-            evidence=list(dict.fromkeys(r.evidence)),  # the grammar cannot forbid repeats
-            reason=r.reason.strip(),
-        )
-        for item, r in reply.reasons.items()
-    ]
-    return DraftedReasons(drafts, result.usage)
+
+
+def to_draft(item_id: str, reply: ItemReason, motivation: str) -> ReasonDraft:
+    """Return one item's reason from the reply as the checker reads it."""
+    return ReasonDraft(
+        item_id=item_id,
+        motivation=motivation,
+        evidence=list(dict.fromkeys(reply.evidence)),  # the grammar cannot forbid repeats
+        reason=reply.reason.strip(),
+    )

@@ -25,6 +25,7 @@ from m3rec.cli.render import (
     print_json,
     print_profile,
     print_ranked,
+    print_reason,
     print_reasons,
     spinner,
 )
@@ -34,7 +35,7 @@ from m3rec.settings import Settings
 if TYPE_CHECKING:
     from m3rec.data import Dataset
     from m3rec.recommending import Recommendations
-    from m3rec.schemas import AlignedItem, MotivationProfile
+    from m3rec.schemas import AlignedItem, MotivationProfile, Reason
 
 CheckpointOpt = Annotated[
     Path | None,
@@ -108,14 +109,26 @@ def recommend(
             store_flag=store_flag(store),
         )
     shown = not as_json
+    ranks: dict[str, int] = {}
+    streamed: list[str] = []
 
     def on_ranked(ranked: list[AlignedItem], profile: MotivationProfile | None) -> None:
+        ranks.update({a.item_id: rank for rank, a in enumerate(ranked, 1)})
         if shown:
             _print_head(dataset, user, profile, ranked)
 
+    def on_reason(reason: Reason) -> None:
+        if shown and reason.item_id in ranks:
+            if not streamed:
+                console.print("[bold]Why[/bold]")
+            print_reason(dataset, ranks[reason.item_id], reason)
+            streamed.append(reason.item_id)
+
     try:
         with spinner("reading the motivations, ranking, and writing the reasons"):
-            answer = pipeline.recommend(user, n_items=items, on_ranked=on_ranked)
+            answer = pipeline.recommend(
+                user, n_items=items, on_ranked=on_ranked, on_reason=on_reason
+            )
     finally:
         pipeline.close()
     if as_json:
@@ -123,7 +136,7 @@ def recommend(
         return
     for error in answer.errors:
         console.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
-    print_reasons(dataset, answer.ranked, answer.reasons)
+    print_reasons(dataset, answer.ranked, answer.reasons, printed=streamed)
 
 
 def _print_head(

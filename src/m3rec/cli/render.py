@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -343,22 +343,32 @@ def print_ranked(
 
 
 def print_reasons(
-    dataset: Dataset, ranked: Sequence[AlignedItem], reasons: Mapping[str, Reason]
+    dataset: Dataset,
+    ranked: Sequence[AlignedItem],
+    reasons: Mapping[str, Reason],
+    *,
+    printed: Collection[str] = (),
 ) -> None:
-    """Print why each ranked item fits: the reason, who wrote it, the history items it cites."""
-    console.print("[bold]Why[/bold]")
+    """Print why each ranked item fits: the reason, who wrote it, the history items it cites;
+    items in PRINTED (streamed already) are left out, and so is the heading then."""
+    if not printed:
+        console.print("[bold]Why[/bold]")
     for rank, aligned in enumerate(ranked, 1):
         reason = reasons.get(aligned.item_id)
-        if reason is None:
-            continue
-        cited = "; ".join(dataset.items[e].title for e in reason.evidence if e in dataset.items)
-        source = {"llm": "", "regenerated": " [regenerated]", "template": " [template]"}
-        console.print(
-            f"{rank:>2}. [bold]{escape(dataset.items[aligned.item_id].title)}[/bold]: "
-            f"{escape(reason.text)}[dim]{escape(source[reason.source])}"
-            f"{' (shown by: ' + escape(cited) + ')' if cited else ''}[/dim]",
-            highlight=False,
-        )
+        if reason is not None and aligned.item_id not in printed:
+            print_reason(dataset, rank, reason)
+
+
+def print_reason(dataset: Dataset, rank: int, reason: Reason) -> None:
+    """Print one item's reason on one line, with its rank, source and the items it cites."""
+    cited = "; ".join(dataset.items[e].title for e in reason.evidence if e in dataset.items)
+    source = {"llm": "", "regenerated": " [regenerated]", "template": " [template]"}
+    console.print(
+        f"{rank:>2}. [bold]{escape(dataset.items[reason.item_id].title)}[/bold]: "
+        f"{escape(reason.text)}[dim]{escape(source[reason.source])}"
+        f"{' (shown by: ' + escape(cited) + ')' if cited else ''}[/dim]",
+        highlight=False,
+    )
 
 
 def print_explanation(doc: Mapping[str, Any]) -> None:

@@ -14,6 +14,8 @@ from m3rec.llm.parsing import ReplyParseError, parse_json_object
 from m3rec.schemas import ChatMessage
 
 T = TypeVar("T", bound=BaseModel)
+# Told the reply so far, each time it grows (a backend that cannot stream tells it once, whole).
+OnText = Callable[[str], None]
 
 __all__ = [
     "REPAIR_INSTRUCTION",
@@ -22,6 +24,7 @@ __all__ = [
     "ChatMessage",
     "Completion",
     "LLMBackend",
+    "OnText",
     "ReplyRejected",
     "StructuredResult",
     "Usage",
@@ -84,11 +87,13 @@ class LLMBackend(Protocol):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
     ) -> Completion:
         """Return the model's reply; constrain it to JSON_SCHEMA where the backend can.
 
         TEMPERATURE, when given, replaces the backend's own for this request (with the same seed,
-        so the reply is still reproducible)."""
+        so the reply is still reproducible). ON_TEXT, when given, is told the reply so far as
+        it grows (at least once, with the whole reply)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -120,6 +125,7 @@ def structured(
     json_schema: dict[str, Any] | None = None,
     check: Callable[[T], None] | None = None,
     temperature: float | None = None,
+    on_text: OnText | None = None,
 ) -> StructuredResult[T]:
     """Ask BACKEND for an object of SCHEMA: constrained generation, validation, one repair.
 
@@ -127,7 +133,8 @@ def structured(
     such as one whose ids are the request's own); CHECK may raise `ReplyRejected` for a reply
     that fits the schema but not the task, and that reply is repaired like a malformed one.
     TEMPERATURE, when given, is the first request's (the backend's own otherwise); a repair is
-    asked at REPAIR_TEMPERATURE.
+    asked at REPAIR_TEMPERATURE. ON_TEXT is told each attempt's reply as it grows (a repair
+    starts again from the empty string).
     """
     json_schema = json_schema or schema.model_json_schema()
     usage = Usage()
@@ -137,7 +144,11 @@ def structured(
     error = ""
     for _attempt in range(2):
         completion = backend.complete(
-            conversation, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
+            conversation,
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **({"on_text": on_text} if on_text is not None else {}),
         )
         usage.add(completion)
         raw_replies.append(completion.text)

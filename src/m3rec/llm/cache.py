@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from m3rec.llm.base import ChatMessage, Completion, LLMBackend
+from m3rec.llm.base import ChatMessage, Completion, LLMBackend, OnText
 
 
 def request_key(
@@ -62,14 +62,21 @@ class CachedBackend:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
     ) -> Completion:
         """Return the stored reply to this exact request, else ask the backend and store it."""
         key = request_key(self.model_id, messages, json_schema, max_tokens, temperature)
         if key in self._replies:
             self.hits += 1
+            if on_text is not None:
+                on_text(self._replies[key])
             return Completion(self._replies[key], 0, 0, 0.0, "cached")
         completion = self.backend.complete(
-            messages, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature
+            messages,
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **({"on_text": on_text} if on_text is not None else {}),
         )
         self.misses += 1
         self._replies[key] = completion.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from m3rec.errors import LLMError, ModelError
-from m3rec.llm.base import ChatMessage, Completion, require_text
+from m3rec.llm.base import ChatMessage, Completion, OnText, require_text
 from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class LlamaCppBackend:
         self.seed = seed
         self._lock = threading.Lock()
         self._live = [0, 0]  # calls and tokens of the current request already given to METER
+        self._on_text: OnText | None = None  # the current request's listener
         try:
             with _quiet_stderr():
                 self._llama = Llama(
@@ -113,7 +115,14 @@ class LlamaCppBackend:
         def metered(tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
             METER.add_prompt(len(tokens))
             self._live[0] += 1
+            on_text, text = self._on_text, ""
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             for token in generate(tokens, *args, **kwargs):
+                if on_text is not None:
+                    piece = decoder.decode(self._llama.detokenize([token]))
+                    if piece:
+                        text += piece
+                        on_text(text)
                 yield token
                 # Resumed: the completion kept TOKEN and asks for the next. It stops at an
                 # end-of-generation token without keeping it, so that one is never counted.
@@ -129,8 +138,10 @@ class LlamaCppBackend:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
     ) -> Completion:
-        """Generate a reply with the model's chat template, grammar-constrained to JSON_SCHEMA."""
+        """Generate a reply with the model's chat template, grammar-constrained to JSON_SCHEMA;
+        ON_TEXT is told the reply so far after each token that adds text."""
         kwargs: dict[str, Any] = {
             "messages": [m.as_dict() for m in messages],
             "max_tokens": max_tokens or self.max_tokens,
@@ -141,11 +152,13 @@ class LlamaCppBackend:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         started = time.perf_counter()
         with self._lock:
-            self._live = [0, 0]
+            self._live, self._on_text = [0, 0], on_text
             try:
                 reply: Any = self._llama.create_chat_completion(**kwargs)
             except ValueError as exc:  # prompt longer than the context window
                 raise LLMError(f"llama.cpp refused the request ({exc}): raise llm.n_ctx") from None
+            finally:
+                self._on_text = None
             live_calls, live_generated = self._live
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}
@@ -161,6 +174,8 @@ class LlamaCppBackend:
         if not live_calls:
             METER.add_prompt(completion.prompt_tokens)
         METER.add_generated(completion.completion_tokens - live_generated)
+        if on_text is not None:
+            on_text(completion.text)  # the reply as the chat completion settled it
         return completion
 
     def describe(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from m3rec.errors import LLMAuthError, LLMError, LLMResponseError, LLMUnavailableError
-from m3rec.llm.base import ChatMessage, Completion, require_text
+from m3rec.llm.base import ChatMessage, Completion, OnText, require_text
 from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,23 @@ class OpenAICompatBackend:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
     ) -> Completion:
-        """Send one chat request; under a schema, fall back through the modes the server accepts."""
+        """Send one chat request; under a schema, fall back through the modes the server accepts.
+
+        ON_TEXT is told the whole reply once it has arrived (this backend does not stream)."""
+        completion = self._complete(messages, json_schema, max_tokens, temperature)
+        if on_text is not None:
+            on_text(completion.text)
+        return completion
+
+    def _complete(
+        self,
+        messages: list[ChatMessage],
+        json_schema: dict[str, Any] | None,
+        max_tokens: int | None,
+        temperature: float | None,
+    ) -> Completion:
         if json_schema is None:
             return self._request(messages, None, None, max_tokens, temperature)
         last_error: LLMResponseError | None = None

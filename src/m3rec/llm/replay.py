@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from m3rec.errors import LLMError
-from m3rec.llm.base import ChatMessage, Completion
+from m3rec.llm.base import ChatMessage, Completion, OnText
 from m3rec.llm.meter import METER
+
+STREAM_CHARS = 8  # a replayed reply streams in pieces this long
 
 
 class ReplayBackend:
@@ -34,8 +36,10 @@ class ReplayBackend:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
     ) -> Completion:
-        """Return the next recorded reply."""
+        """Return the next recorded reply; ON_TEXT is told it as a stream would grow it, in
+        pieces of STREAM_CHARS characters."""
         self.requests.append(
             {
                 "messages": list(messages),
@@ -55,6 +59,9 @@ class ReplayBackend:
         )
         METER.add_prompt(completion.prompt_tokens)
         METER.add_generated(completion.completion_tokens)
+        if on_text is not None:
+            for end in range(STREAM_CHARS, len(text) + STREAM_CHARS, STREAM_CHARS):
+                on_text(text[:end])
         return completion
 
     def describe(self) -> dict[str, Any]:
