@@ -99,7 +99,7 @@ def main() -> None:
     pipeline = RecommendPipeline(settings, dataset, checkpoint, use_llm=args.llm)
     load_seconds = time.perf_counter() - started
     per_node: dict[str, list[float]] = {}
-    totals, to_list = [], []
+    totals, to_list, to_reason = [], [], []
     sources: Counter[str] = Counter()
     rules: Counter[str] = Counter()
     errors: list[str] = []
@@ -115,9 +115,13 @@ def main() -> None:
                 totals.append(sum(times.values()))
             continue
         ranked_at: list[float] = []
+        reason_at: list[float] = []
         begun = time.perf_counter()
         answer = pipeline.recommend(
-            user, rule=rule, on_ranked=lambda *_, at=ranked_at: at.append(time.perf_counter())
+            user,
+            rule=rule,
+            on_ranked=lambda *_, at=ranked_at: at.append(time.perf_counter()),
+            on_reason=lambda _, at=reason_at: at.append(time.perf_counter()),
         )
         total = time.perf_counter() - begun
         if answer.profile is None:
@@ -126,6 +130,8 @@ def main() -> None:
         if n:
             totals.append(total)
             to_list.append(ranked_at[0] - begun)
+            if reason_at:
+                to_reason.append(reason_at[0] - begun)
         explained = answer.ranked[: settings.mar.reasons]
         for aligned in explained:
             reason = answer.reasons[aligned.item_id]
@@ -148,6 +154,8 @@ def main() -> None:
     }
     if args.llm:
         doc["to_ranked_list"] = summary(to_list) if to_list else None
+        doc["to_first_streamed_reason"] = summary(to_reason) if to_reason else None
+        doc["users_with_a_streamed_reason"] = len(to_reason)
         doc["reasons"] = reasons
         doc["reason_sources"] = {k: round(v / reasons, 3) for k, v in sources.items()}
         doc["rejections"] = dict(rules.most_common())
