@@ -60,3 +60,59 @@ def test_profile_then_recommend_asks_the_llm_once(
         assert "store" in again.stdout
     finally:
         server.close()
+
+
+def test_recommend_prints_each_checked_reason_once_under_why(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    dataset = load_dataset(SLICE)
+    user = max(dataset.histories, key=lambda u: len(dataset.histories[u]))
+    common = ["--data", str(SLICE), "--store", str(tmp_path / "store")]
+    common += ["--checkpoint", str(checkpoint), "--k", "6"]
+    runner = CliRunner()
+    profiles = AnyUserReplies()
+    server = ChatReplayServer(profiles)
+    try:
+        profile = [
+            "profile",
+            "--user",
+            user,
+            "--data",
+            str(SLICE),
+            "--store",
+            str(tmp_path / "store"),
+        ]
+        profiled = runner.invoke(
+            app, [*profile, "--backend", "openai", "--base-url", server.base_url]
+        )
+        assert profiled.exit_code == 0, profiled.output
+        args = ["recommend", "--user", user, *common, "--backend", "openai"]
+        plain = runner.invoke(app, [*args, "--base-url", server.base_url, "--no-llm", "--json"])
+    finally:
+        server.close()
+    assert plain.exit_code == 0, plain.output
+    top = json.loads(plain.stdout)["items"][:5]  # template reasons: they pass the checker
+    reply = json.dumps(
+        {
+            "reasons": {
+                i["item_id"]: {
+                    "item": i["title"],
+                    "evidence": [e["item_id"] for e in i["evidence"]],
+                    "reason": i["reason"],
+                }
+                for i in top
+            }
+        }
+    )
+    server = ChatReplayServer(lambda m: reply if "<<<ITEMS" in m[-1]["content"] else profiles(m))
+    try:
+        shown = runner.invoke(app, [*args, "--base-url", server.base_url])
+    finally:
+        server.close()
+    assert shown.exit_code == 0, shown.output
+    out = shown.stdout
+    assert out.count("\nWhy\n") == 1 and out.index("\nWhy\n") > out.index(top[0]["title"])
+    flat = " ".join(out.split())  # the console wraps long lines
+    for item in top:
+        assert flat.count(" ".join(item["reason"].split())) == 1, item["reason"]
+    assert out.count("[template]") == 1  # the sixth item; the five the LLM wrote are kept
