@@ -12,7 +12,7 @@ k items. The chosen weight is then applied to the test users profiled at that co
 with weight 0 and with the chosen weight; Wilcoxon on per-user NDCG@10 over (seed, user) pairs.
 Usage: .venv/bin/python scripts/bench/mote_notes.py DATA_DIR [--cold-k 2] [--seeds 3]
        [--store runs/bench-mope/store] [--set PARAM=VALUE ...] [--out runs/bench/notes]
-       [--term notes|align]
+       [--term notes|align] [--model-id llamacpp:qwen2.5-1.5b:...]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from m3rec.data import index_dataset, leave_one_out, load_dataset
 from m3rec.data.histories import evaluation_window
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.eval.harness import EvalSettings, rank_users
+from m3rec.llm.factory import model_identity
 from m3rec.ranking.candidates import sampled_candidates
 from m3rec.ranking.metrics import metrics_from_ranks, paired_test, target_ranks
 from m3rec.ranking.training_data import train_data
@@ -64,13 +65,19 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], dest="settings")
     ap.add_argument("--out", type=Path, default=Path("runs/bench/notes"))
     ap.add_argument("--term", choices=sorted(TERMS), default="notes")
+    ap.add_argument(
+        "--model-id", help="only profiles this LLM wrote (default: the settings' model)"
+    )
     args = ap.parse_args()
     term = TERMS[args.term]
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.settings)}
     data = index_dataset(load_dataset(args.data))
     store = open_store(StoreSettings(path=args.store))
-    test_notes = notes_by_user_index(store, data.name, data.user_ids, args.cold_k, "test")
-    valid_notes = notes_by_user_index(store, data.name, data.user_ids, args.cold_k, "valid")
+    model_id = args.model_id or model_identity(load_settings())
+    test_notes = notes_by_user_index(store, data.name, data.user_ids, args.cold_k, "test", model_id)
+    valid_notes = notes_by_user_index(
+        store, data.name, data.user_ids, args.cold_k, "valid", model_id
+    )
     cold = np.array(sorted(test_notes), dtype=np.int64)
     tune = np.array(sorted(set(valid_notes) - set(test_notes)), dtype=np.int64)
     print(
@@ -88,6 +95,7 @@ def main() -> None:
         "dataset": data.name,
         "cold_k": args.cold_k,
         "term": term,
+        "profiles_by": model_id,
         "grid": GRID,
         "seeds": [],
     }

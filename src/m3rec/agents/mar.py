@@ -24,7 +24,7 @@ from m3rec.agents.reason_drafts import ReasonDraft
 from m3rec.agents.reason_stream import ReasonStream
 from m3rec.agents.reasons import draft_reasons, motivation_labels
 from m3rec.agents.reorder import order_candidates
-from m3rec.agents.retrieval import retrieve_candidates
+from m3rec.agents.retrieval import retrieve_with_sources
 from m3rec.data.types import Item
 from m3rec.encoders.alignment import MotivationSpace, aligned_scores
 from m3rec.errors import LLMError, ModelError, Usage
@@ -184,7 +184,7 @@ async def retrieve(state: RecState, runtime: Any) -> dict[str, Any]:
 
     def run() -> list[str]:
         queries = mar.motivation_space().motivation_vectors(notes) if notes else None
-        return retrieve_candidates(
+        return retrieve_with_sources(
             mar.scorer,
             deps.store,
             mar.cooc,
@@ -193,7 +193,7 @@ async def retrieve(state: RecState, runtime: Any) -> dict[str, Any]:
             queries,
             n_vector=mar.settings.vector_candidates,
             n_cf=mar.settings.cf_candidates,
-        )
+        ).candidates
 
     return {"candidate_ids": await asyncio.to_thread(run), "steps": ["retrieve"]}
 

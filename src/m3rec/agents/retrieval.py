@@ -72,26 +72,6 @@ def retrieve_with_sources(
     return Retrieved(tuple(vector), tuple(cf))
 
 
-def retrieve_candidates(
-    scorer: MoteScorer,
-    store: MotivationStore,
-    cooc: CoConsumption,
-    user_id: str,
-    history: list[str],
-    queries: np.ndarray | None = None,
-    *,
-    n_vector: int = RETRIEVAL_VECTOR,
-    n_cf: int = RETRIEVAL_CF,
-) -> list[str]:
-    """Return USER_ID's candidate item ids, none seen, in a deterministic order: the nearest
-    items to their MOTE vectors and to QUERIES (best cosine first), then co-consumed items
-    (see `retrieve_with_sources`)."""
-    found = retrieve_with_sources(
-        scorer, store, cooc, user_id, history, queries, n_vector=n_vector, n_cf=n_cf
-    )
-    return found.candidates
-
-
 def _query_vectors(users: np.ndarray, queries: np.ndarray | None) -> np.ndarray:
     """Stack the user's slot vectors and the extra queries; drop rows with no direction."""
     rows = [users]
