@@ -44,7 +44,7 @@ def test_the_profile_comes_from_the_llm_once_then_from_the_store(catalogue) -> N
         "load_user",
         "extract_motivations",
     ]
-    assert "candidates" not in first  # no scorer: the route ends after the profile
+    assert "ranked" not in first  # no MAR context: the route ends after the profile
     stored = store.profiles_of_user(case["user_id"])
     assert [p.meta["stage"] for p in stored] == ["test"]  # the rule it was cut by
 
@@ -75,7 +75,6 @@ def test_the_input_schema_needs_a_user_and_a_history() -> None:
     assert nodes == {
         "load_user",
         "extract_motivations",
-        "encode",
         "retrieve",
         "align",
         "reorder",

@@ -17,7 +17,6 @@ from m3rec.agents.mar import (
 )
 from m3rec.agents.nodes import (
     Deps,
-    encode,
     extract_motivations,
     load_user,
     route_after_load,
@@ -33,15 +32,14 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
     START -> load_user -> extract_motivations (MOPE, store first) -> retrieve -> align ->
     (reorder, when mar.reorder is on) -> explain -> check_reasons -> (explain again for
     rejected reasons, once) -> respond -> END.
-    Routing: no history ends after load_user; without MAR's context the graph ranks with MOTE
-    alone (encode) or ends after the profile; without an LLM for reasons align goes straight
-    to respond, which gives template reasons.
+    Routing: no history ends after load_user; without MAR's context the graph ends after the
+    profile; without an LLM for reasons align goes straight to respond, which gives template
+    reasons.
     """
     builder = StateGraph(RecState, context_schema=Deps, input_schema=RecInput)
     for name, node in [
         ("load_user", load_user),
         ("extract_motivations", extract_motivations),
-        ("encode", encode),
         ("retrieve", retrieve),
         ("align", align),
         ("reorder", reorder),
@@ -52,10 +50,7 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
         builder.add_node(name, node)
     builder.add_edge(START, "load_user")
     builder.add_conditional_edges("load_user", route_after_load, ["extract_motivations", END])
-    builder.add_conditional_edges(
-        "extract_motivations", route_after_profile, ["retrieve", "encode", END]
-    )
-    builder.add_edge("encode", END)
+    builder.add_conditional_edges("extract_motivations", route_after_profile, ["retrieve", END])
     builder.add_edge("retrieve", "align")
     builder.add_conditional_edges("align", route_after_align, ["reorder", "explain", "respond"])
     builder.add_conditional_edges("reorder", route_after_reorder, ["explain", "respond"])

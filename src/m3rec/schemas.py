@@ -77,14 +77,6 @@ class HistoryEntry:
         return datetime.fromtimestamp(self.timestamp, tz=UTC).date()
 
 
-@dataclass(frozen=True)
-class ScoredItem:
-    """One recommended item and its MOTE score (motivation-trait alignment, plus notes)."""
-
-    item_id: str
-    score: float
-
-
 ReasonSource = Literal["llm", "regenerated", "template"]
 REASON_MIN_CHARS = 20
 REASON_MAX_CHARS = 200

@@ -16,7 +16,6 @@ from m3rec.schemas import (
     ProfileSource,
     Reason,
     ReasonDraft,
-    ScoredItem,
 )
 
 
@@ -38,7 +37,6 @@ class RecState(RecInput, total=False):
 
     profile: MotivationProfile | None
     profile_source: ProfileSource
-    candidates: list[ScoredItem]  # MOTE's ranking, best first (the encode step)
     candidate_ids: list[str]  # what retrieve found, before alignment
     ranked: list[AlignedItem]  # align's top items, best first (re-ordered if the LLM may)
     drafts: list[ReasonDraft]  # the LLM's latest reasons, to be checked

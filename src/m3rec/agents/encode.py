@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from m3rec.data import Dataset, index_dataset
-from m3rec.schemas import ScoredItem
 
 if TYPE_CHECKING:  # torch loads only when a checkpoint does
     from m3rec.encoders.checkpoint import Fingerprint
@@ -134,20 +133,6 @@ class MoteScorer:
         known user's data."""
         known = self.known.get(self.users.get(user_id, -1))
         return set(history) | ({self.item_ids[i] for i in known} if known is not None else set())
-
-    def rank(
-        self, user_id: str, history: list[str], notes: list[str], top_k: int
-    ) -> list[ScoredItem]:
-        """Return the TOP_K best items for USER_ID with this HISTORY (item ids, oldest first)
-        and these motivation NOTES, none of `seen_items`."""
-        user = self.users.get(user_id, -1)
-        self._user_ids(user_id)  # refuses a user the checkpoint's id embeddings never saw
-        seen = self._read(sorted(self.seen_items(user_id, history)))
-        self.model.use_notes({user: notes} if notes else {})
-        scores = self.model.score(np.array([user]), [self._read(history)], None)[0]
-        scores[seen] = -np.inf
-        top = np.argsort(-scores, kind="stable")[: min(top_k, len(scores) - len(seen))]
-        return [ScoredItem(self.item_ids[i], float(scores[i])) for i in top]
 
     def _read(self, items: list[str]) -> np.ndarray:
         return np.array([self.index[i] for i in items if i in self.index], dtype=np.int64)

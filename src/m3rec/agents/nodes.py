@@ -12,9 +12,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from m3rec.agents.encode import MoteScorer
 from m3rec.agents.mar import MarContext
-from m3rec.agents.notes import profile_notes
 from m3rec.agents.profiles import profile_user
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.factory import LazyBackend
@@ -29,8 +27,6 @@ class Deps:
     store: MotivationStore
     model_id: str
     llm: LazyBackend
-    scorer: MoteScorer | None = None  # MOTE; without it the graph ends after the profile
-    top_k: int = 20
     prompt_id: str | None = None  # MOPE's prompt; None: the newest
     mar: MarContext | None = None  # MAR: retrieve, align, explain (the recommend pipeline)
 
@@ -81,23 +77,6 @@ def route_after_load(
     return "extract_motivations" if state["history"] else "__end__"
 
 
-def route_after_profile(
-    state: RecState, runtime: Runtime[Deps]
-) -> Literal["retrieve", "encode", "__end__"]:
-    """Recommend with MAR when its context is given, rank with MOTE alone when only a scorer
-    is; otherwise the profile is the answer."""
-    if runtime.context.mar is not None:
-        return "retrieve"
-    return "encode" if runtime.context.scorer is not None else "__end__"
-
-
-async def encode(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:
-    """Rank the catalogue with MOTE from the user's history and, if written, their motivations."""
-    deps = runtime.context
-    if deps.scorer is None:
-        return {"errors": ["no MOTE checkpoint to rank with"], "steps": ["encode"]}
-    profile = state.get("profile")
-    notes = profile_notes(profile) if profile is not None else []
-    history = [h.item_id for h in state["history"]]
-    ranked = await asyncio.to_thread(deps.scorer.rank, state["user_id"], history, notes, deps.top_k)
-    return {"candidates": ranked, "steps": ["encode"]}
+def route_after_profile(state: RecState, runtime: Runtime[Deps]) -> Literal["retrieve", "__end__"]:
+    """Recommend with MAR when its context is given; otherwise the profile is the answer."""
+    return "retrieve" if runtime.context.mar is not None else "__end__"

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from m3rec.data import Dataset, LoadReport
     from m3rec.llm.base import Usage
     from m3rec.profile_archive import ProfileRow
-    from m3rec.schemas import AlignedItem, HistoryEntry, MotivationProfile, Reason, ScoredItem
+    from m3rec.schemas import AlignedItem, HistoryEntry, MotivationProfile, Reason
 
 console = Console()
 err_console = Console(stderr=True)
@@ -315,16 +315,6 @@ def print_profile_origin(
         f"{dropped_evidence} invalid evidence id(s) dropped[/dim]",
         highlight=False,
     )
-
-
-def print_recommendations(dataset: Dataset, ranked: Sequence[ScoredItem]) -> None:
-    """Print ranked items: rank, id, title, genres or categories, score."""
-    table = Table("#", "item", "title", "genres / categories", "score")
-    for rank, scored in enumerate(ranked, 1):
-        item = dataset.items[scored.item_id]
-        kind = item.fields.get("genres") or item.fields.get("categories", "")
-        table.add_row(str(rank), scored.item_id, item.title, kind, f"{scored.score:.3f}")
-    console.print(table)
 
 
 def print_ranked(
