@@ -58,6 +58,10 @@ class CacheDirError(M3recError):
     """A cache or store directory cannot be created or written."""
 
 
+class StoreUnavailableError(M3recError):
+    """The Chroma server the settings name cannot be reached, or stopped answering."""
+
+
 class LLMError(M3recError):
     """An LLM backend failed."""
 

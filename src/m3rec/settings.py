@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -110,16 +110,39 @@ class TorchSettings(_Section):
     )
 
 
-StoreKind = Literal["embedded", "memory"]
+StoreKind = Literal["embedded", "memory", "server"]
 
 
 class StoreSettings(_Section):
     """Where motivation profiles, notes and item traits are kept (Chroma)."""
 
     kind: StoreKind = Field(
-        "embedded", description="embedded: a Chroma folder at `path`; memory: gone at exit"
+        "embedded",
+        description="embedded: a Chroma folder at `path`; memory: gone at exit; server: the "
+        "Chroma server at `url` (setting `url` alone chooses it)",
     )
     path: Path = Field(default_factory=lambda: _data_home() / "chroma")
+    url: str | None = Field(
+        None,
+        description="a Chroma server, e.g. http://127.0.0.1:8000 (start one with "
+        "`chroma run --path DIR`); every command then keeps its profiles there",
+    )
+    database: str = Field(
+        "default_database",
+        min_length=3,
+        description="the database on the Chroma server (created on first use): several "
+        "projects or users can share one server",
+    )
+
+    @model_validator(mode="after")
+    def _server_needs_url(self) -> StoreSettings:
+        if self.url is not None and self.kind == "embedded":
+            self.kind = "server"
+        if self.kind == "server" and not self.url:
+            raise ValueError("store.kind 'server' needs store.url (M3REC_STORE__URL)")
+        if self.kind == "memory" and self.url:
+            raise ValueError("store.url is set, but store.kind is 'memory': choose one")
+        return self
 
 
 class MopeSettings(_Section):

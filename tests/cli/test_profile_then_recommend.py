@@ -16,6 +16,7 @@ from m3rec.data import index_dataset, leave_one_out, load_dataset
 from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.ranking.training_data import train_data
+from tests.conftest import ChromaServer
 from tests.llm.wire import ChatReplayServer
 from tests.replies import AnyUserReplies
 
@@ -116,3 +117,30 @@ def test_recommend_prints_each_checked_reason_once_under_why(
     for item in top:
         assert flat.count(" ".join(item["reason"].split())) == 1, item["reason"]
     assert out.count("[template]") == 1  # the sixth item; the five the LLM wrote are kept
+
+
+def test_a_chroma_server_gives_the_same_profile_and_recommendations_as_a_folder(
+    checkpoint: Path, tmp_path: Path, chroma_server: ChromaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("M3REC_MAR__REASONS", "0")
+    monkeypatch.setenv("M3REC_STORE__DATABASE", f"cli_{tmp_path.name[-20:]}")
+    dataset = load_dataset(SLICE)
+    user = max(dataset.histories, key=lambda u: len(dataset.histories[u]))
+    runner = CliRunner()
+    answers = {}
+    for where in (["--store", str(tmp_path / "store")], ["--store-url", chroma_server.url]):
+        server = ChatReplayServer(AnyUserReplies())
+        common = ["--data", str(SLICE), *where, "--backend", "openai"]
+        common += ["--base-url", server.base_url]
+        try:
+            profiled = runner.invoke(app, ["profile", "--user", user, *common, "--json"])
+            assert profiled.exit_code == 0, profiled.output
+            args = ["recommend", "--user", user, "--checkpoint", str(checkpoint), *common]
+            recommended = runner.invoke(app, [*args, "--json"])
+        finally:
+            server.close()
+        assert recommended.exit_code == 0, recommended.output
+        assert server.requests == 1  # the profile was found in the store it was written to
+        doc = json.loads(recommended.stdout)
+        answers[where[0]] = (doc["profile"], [(i["item_id"], i["score"]) for i in doc["items"]])
+    assert answers["--store"] == answers["--store-url"]

@@ -1,7 +1,9 @@
-"""Item vector indexes in real Chroma (in memory and on a folder): exact cosine, kept apart."""
+"""Item vector indexes in real Chroma (in memory, on a folder, on a server): exact cosine, kept
+apart."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from m3rec.embeddings import load_text_encoder
 from m3rec.settings import StoreSettings
 from m3rec.store import MotivationStore, memory_store, open_store
+from tests.conftest import ChromaServer
 
 DIM = 24  # not MiniLM's 384: an embedding function run on these would fail loudly
 
@@ -125,3 +128,10 @@ class TestFolderItemIndex(ItemIndexContract):
         again = open_store(StoreSettings(path=tmp_path / "store"))
         assert again.item_index_size("k") == 80
         assert again.nearest_items("k", vectors[5:6], k=1)[0][0][0] == ids[5]
+
+
+class TestServerItemIndex(ItemIndexContract):
+    @pytest.fixture
+    def store(self, chroma_server: ChromaServer) -> MotivationStore:
+        database = f"test_{uuid.uuid4().hex[:12]}"
+        return open_store(StoreSettings(url=chroma_server.url, database=database))

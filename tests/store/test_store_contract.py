@@ -1,15 +1,19 @@
-"""The store contract, run against every client (embedded on a folder, in memory), for real."""
+"""The store contract, run against every client (embedded on a folder, in memory, a real
+`chroma run` server on loopback)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
+from m3rec.errors import StoreUnavailableError
 from m3rec.settings import StoreSettings
 from m3rec.store import MotivationStore, NoteRecord, open_store
 from m3rec.store.embedding import EMBEDDING_NAME
+from tests.conftest import ChromaServer, free_port
 
 PROFILE = {
     "user_id": "7",
@@ -150,6 +154,25 @@ class TestMemoryStore(StoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> MotivationStore:
         return open_store(StoreSettings(kind="memory"))
+
+
+class TestServerStore(StoreContract):
+    @pytest.fixture
+    def store(self, chroma_server: ChromaServer) -> MotivationStore:
+        database = f"test_{uuid.uuid4().hex[:12]}"  # a fresh database per test
+        return open_store(StoreSettings(url=chroma_server.url, database=database))
+
+
+def test_a_server_store_is_found_again_by_a_new_client(chroma_server: ChromaServer) -> None:
+    settings = StoreSettings(url=chroma_server.url, database=f"test_{uuid.uuid4().hex[:12]}")
+    open_store(settings).put_profile("k1", "7", PROFILE, PROFILE["summary"], NOTES, {})
+    again = open_store(settings)
+    assert again.get_profile("k1") is not None and again.count("notes") == len(NOTES)
+
+
+def test_an_unreachable_server_is_one_clear_error() -> None:
+    with pytest.raises(StoreUnavailableError, match="cannot reach the Chroma server"):
+        open_store(StoreSettings(url=f"http://127.0.0.1:{free_port()}"))
 
 
 def test_a_reopened_folder_finds_its_profiles_and_embedding_function(tmp_path: Path) -> None:

@@ -37,6 +37,16 @@ StoreOpt = Annotated[
         show_default=False,
     ),
 ]
+StoreUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store-url",
+        help="A Chroma server (e.g. http://127.0.0.1:8000, started with `chroma run --path "
+        "DIR`) to keep profiles, notes and traits in instead of the --store folder (default: "
+        "store.url in the settings, M3REC_STORE__URL).",
+        show_default=False,
+    ),
+]
 DataOpt = Annotated[
     Path | None,
     typer.Option(
@@ -104,7 +114,12 @@ GpuLayersOpt = Annotated[
 ]
 
 # The flags each settings decorator adds, in the order --help shows them.
-_BASE_FLAGS: dict[str, Any] = {"config": ConfigOpt, "store": StoreOpt, "verbose": VerboseOpt}
+_BASE_FLAGS: dict[str, Any] = {
+    "config": ConfigOpt,
+    "store": StoreOpt,
+    "store_url": StoreUrlOpt,
+    "verbose": VerboseOpt,
+}
 _LLM_FLAGS: dict[str, Any] = {
     "backend": BackendOpt,
     "model": ModelOpt,
@@ -118,6 +133,7 @@ def settings_from_flags(
     config: Path | None,
     *,
     store: Path | None = None,
+    store_url: str | None = None,
     backend: str | None = None,
     model: str | None = None,
     base_url: str | None = None,
@@ -132,13 +148,15 @@ def settings_from_flags(
     server: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
     flags = {
         "store.path": "--store",
+        "store.url": "--store-url",
         "llm.backend": "--backend",
         "llm.n_gpu_layers": "--n-gpu-layers",
         "openai.base_url": "--base-url",
     }
-    overrides: dict[str, Any] = {"llm": llm, "openai": server, "store": {"path": store}}
+    stored = {"path": store, "url": store_url}
+    overrides: dict[str, Any] = {"llm": llm, "openai": server, "store": stored}
     if model is not None:
-        resolved = backend or load_settings(config, {"store": {"path": store}}).llm.backend
+        resolved = backend or load_settings(config, {"store": stored}).llm.backend
         section = "openai" if resolved == "openai" else "llm"
         overrides[section]["model"] = model
         flags[f"{section}.model"] = "--model"

@@ -9,10 +9,11 @@ import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from m3rec.errors import CacheDirError
+from m3rec.errors import CacheDirError, StoreUnavailableError
 from m3rec.settings import StoreSettings
 from m3rec.store.base import Collection, NoteRecord, StoredNote, StoredProfile
 
@@ -344,6 +345,9 @@ def open_store(settings: StoreSettings, *, flag: str | None = None) -> ChromaSto
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.kind == "server":
+        assert settings.url is not None
+        return _server_store(settings.url, settings.database, chroma_settings)
     if settings.kind == "memory":
         # Chroma keeps one in-memory system per process: a namespace keeps each store apart.
         namespace = f"mem{uuid.uuid4().hex[:12]}_"
@@ -358,6 +362,52 @@ def open_store(settings: StoreSettings, *, flag: str | None = None) -> ChromaSto
             f"the Chroma store {path} cannot be opened ({exc}): choose another folder with {where}"
         ) from None
     return ChromaStore(client)
+
+
+def _server_store(url: str, database: str, chroma_settings: Any) -> ChromaStore:
+    """Return the store kept in DATABASE (created if new) by the Chroma server at URL; one
+    clear error if it cannot be reached."""
+    import chromadb
+
+    parsed = urlsplit(url if "://" in url else f"http://{url}")
+    where = "--store-url, or store.url in the config file or M3REC_STORE__URL"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise StoreUnavailableError(
+            f"{url!r} is not a Chroma server URL such as http://127.0.0.1:8000: check {where}"
+        )
+    host, ssl = parsed.hostname, parsed.scheme == "https"
+    port = parsed.port or (443 if ssl else 8000)
+    try:
+        _ensure_database(host, port, ssl, database)
+        client = chromadb.HttpClient(
+            host=host, port=port, ssl=ssl, settings=chroma_settings, database=database
+        )
+        return ChromaStore(client)
+    except Exception as exc:  # httpx, chromadb and OS errors alike: the server is not there
+        raise StoreUnavailableError(
+            f"cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc}): start it "
+            f"with `chroma run --path DIR --port {parsed.port or 8000}`, or check {where}"
+        ) from None
+
+
+def _ensure_database(host: str, port: int, ssl: bool, database: str) -> None:
+    """Create DATABASE on the server unless it is there."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    admin = chromadb.AdminClient(
+        ChromaSettings(
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            chroma_server_ssl_enabled=ssl,
+            anonymized_telemetry=False,
+        )
+    )
+    try:
+        admin.get_database(database)
+    except Exception:  # chromadb raises NotFoundError, or a generic error on older servers
+        admin.create_database(database)
 
 
 def memory_store() -> ChromaStore:
