@@ -13,7 +13,7 @@ from typing import Any
 from m3rec.agents.profiles import ProfileFailure, ProfileResult, profile_user
 from m3rec.data import Dataset
 from m3rec.data.histories import MIN_EVAL_LENGTH, HistoryRule
-from m3rec.errors import ConfigError, LLMAuthError, LLMUnavailableError
+from m3rec.errors import ConfigError, LLMAuthError, LLMUnavailableError, StoreUnavailableError
 from m3rec.llm.base import LLMBackend, Usage
 from m3rec.llm.factory import LazyBackend
 from m3rec.store import MotivationStore
@@ -91,8 +91,8 @@ def run_profiles(
 
     LLM is only called when some profile is missing, so a fully cached batch loads no model.
     A user whose reply never validates is recorded as failed (its calls and tokens still
-    counted); an unreachable server or a refused key stops the batch, keeping everything
-    finished so far.
+    counted); an unreachable LLM or Chroma server or a refused key stops the batch, keeping
+    everything finished so far.
     """
     rule = rule or HistoryRule()
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def _collect(
 ) -> None:
     try:
         result = future.result()
-    except (LLMUnavailableError, LLMAuthError):
+    except (LLMUnavailableError, LLMAuthError, StoreUnavailableError):
         queue.clear()
         for other in pending:
             other.cancel()

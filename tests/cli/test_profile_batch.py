@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from m3rec.cli import app
+from tests.conftest import ChromaServer
 from tests.llm.wire import ChatReplayServer
 from tests.replies import AnyUserReplies
 
@@ -128,4 +130,43 @@ def test_killing_a_batch_and_running_it_again_loses_nothing_and_repeats_nothing(
         assert summary["cache_hits"] >= served_before - 1  # at most the one in flight was lost
         assert server.requests - served_before == summary["profiles"]
     finally:
+        server.close()
+
+
+def test_a_chroma_server_stopped_mid_batch_is_one_line_and_the_rerun_repeats_nothing(
+    tmp_path: Path, chroma_server: ChromaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("M3REC_STORE__DATABASE", f"faults_{tmp_path.name[-20:]}")
+    server = ChatReplayServer(AnyUserReplies(), delay_s=0.2)
+    command = ["profile", "--users", "10", "--stage", "test", "--cold-k", "1", "--json"]
+    command += ["--backend", "openai", "--base-url", server.base_url]
+    command += ["--store-url", chroma_server.url]
+
+    def stop_after_four() -> None:
+        while server.requests < 4:
+            time.sleep(0.05)
+        chroma_server.stop()
+
+    stopper = threading.Thread(target=stop_after_four, daemon=True)
+    try:
+        stopper.start()
+        broken = runner.invoke(app, command)
+        stopper.join(timeout=60)
+        served = server.requests
+        assert broken.exit_code == 1, broken.output
+        last = broken.output.strip().splitlines()[-1]
+        assert last.startswith("error: the Chroma server stopped answering"), broken.output
+        assert "Traceback" not in broken.output
+        chroma_server.start()
+        again = runner.invoke(app, command)
+        assert again.exit_code == 0, again.output
+        summary = json.loads(again.stdout)
+        assert summary["profiles"] + summary["cache_hits"] == 10
+        assert summary["cache_hits"] >= served - 1  # at most the profile in flight is asked again
+        assert server.requests - served == summary["profiles"]
+        keys = [row["key"] for row in summary["users"]]
+        assert len(set(keys)) == 10
+    finally:
+        if chroma_server.process is not None and chroma_server.process.poll() is not None:
+            chroma_server.start()  # the session's other tests use it
         server.close()

@@ -3,12 +3,14 @@ and one item vector index per MOTE checkpoint."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -27,8 +29,34 @@ ITEM_VECTORS = "item_vectors_"  # + a hash of the index key: Chroma names allow 
 # ef_search is raised to k by the index when a query asks for more neighbours than that.
 ITEM_HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200}
 _BATCH = 500
+T = TypeVar("T")
 
 
+def _server_errors_are_clear(cls: type[T]) -> type[T]:
+    """Make every public method of CLS turn a lost connection to a Chroma server into one
+    StoreUnavailableError (what was stored before stays stored)."""
+    import httpx
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except httpx.TransportError as exc:
+                raise StoreUnavailableError(
+                    f"the Chroma server stopped answering ({type(exc).__name__}: {exc}); "
+                    "everything stored before is kept: rerun once it is back"
+                ) from None
+
+        return guarded
+
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, wrap(member))
+    return cls
+
+
+@_server_errors_are_clear
 class ChromaStore:
     """MOPE's output in Chroma collections, keyed deterministically so nothing is computed twice."""
 
