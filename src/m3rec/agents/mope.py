@@ -22,7 +22,6 @@ MAX_ITEM_TEXT = 300
 WINDOW_SIZE = 20
 MAX_WINDOWS = 3
 WINDOW_DECAY = 0.5
-_MARKERS = ("<<<HISTORY", "HISTORY>>>")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -41,11 +40,7 @@ def format_history(history: list[HistoryEntry]) -> str:
     """Render the history as one quoted line per item, oldest first."""
     lines = []
     for entry in history:
-        text = " ".join(entry.text.split())
-        for marker in _MARKERS:
-            text = text.replace(marker, "")
-        if len(text) > MAX_ITEM_TEXT:
-            text = text[: MAX_ITEM_TEXT - 3] + "..."
+        text = prompts.data_text(entry.text, MAX_ITEM_TEXT)
         parts = [f"[{entry.item_id}] {text or '(no title)'}"]
         if entry.rating is not None:
             parts.append(f"rated {entry.rating:g}")

@@ -26,7 +26,6 @@ from m3rec.llm.base import REPAIR_TEMPERATURE, LLMBackend, OnText, structured
 from m3rec.schemas import AlignedItem, ChatMessage, HistoryEntry, MotivationProfile
 
 MAX_DETAILS = 220
-_MARKERS = ("<<<ITEMS", "ITEMS>>>")
 REPAIR_RULE = "\nEarlier reasons for these items were rejected; write new ones.\n"
 
 
@@ -39,11 +38,8 @@ class DraftedReasons:
 
 
 def clean(text: str, limit: int = MAX_DETAILS) -> str:
-    """Return catalogue TEXT on one line, without the prompt's markers, at most LIMIT chars."""
-    text = " ".join(text.split())
-    for marker in _MARKERS:
-        text = text.replace(marker, "")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Return catalogue TEXT as the reasons prompt shows it (`prompts.data_text`)."""
+    return prompts.data_text(text, limit)
 
 
 def motivation_words(profile: MotivationProfile, index: int) -> str:

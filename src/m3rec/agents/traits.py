@@ -48,8 +48,7 @@ def format_items(items: list[Item]) -> str:
     """Render items as quoted data lines for the traits prompt."""
     lines = []
     for item in items:
-        text = " ".join(item.text().split()).replace("<<<ITEMS", "").replace("ITEMS>>>", "")
-        lines.append(f"[{item.item_id}] {text[:_MAX_TEXT]}")
+        lines.append(f"[{item.item_id}] {prompts.data_text(item.text(), _MAX_TEXT)}")
     return "\n".join(lines)
 
 

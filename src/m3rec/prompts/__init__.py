@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -13,6 +14,10 @@ from typing import Any
 from m3rec.schemas import ChatMessage
 
 _FIELD = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+_MARKER = re.compile(r"<{3,}|>{3,}")  # what opens or closes a prompt's data block
+# control characters become spaces; format (zero-width, bidirectional), private-use and
+# surrogate characters are dropped
+_AS_SPACE, _DROPPED = {"Cc"}, {"Cf", "Co", "Cs"}
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
 
 
@@ -83,6 +88,21 @@ def render(name: str, version: str | None = None, **fields: str) -> RenderedProm
     if unused := set(fields) - used:
         raise PromptError(f"prompt {name}/{version} has no field {sorted(unused)}")
     return RenderedPrompt(id=f"{name}/{version}", template_hash=template_hash, messages=messages)
+
+
+def data_text(text: str, limit: int) -> str:
+    """Return catalogue or user text as every prompt's data block shows it: one line, without
+    control, zero-width, bidirectional or private-use characters, without a run of `<<<` or
+    `>>>` that could open or close a data block, with braces as parentheses (so it cannot hold
+    a JSON object that imitates a reply), at most LIMIT characters."""
+    kept = []
+    for c in text:
+        kind = unicodedata.category(c)
+        if kind not in _DROPPED:
+            kept.append(" " if kind in _AS_SPACE else c)
+    line = _MARKER.sub("", "".join(kept)).replace("{", "(").replace("}", ")")
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def examples(name: str, version: str) -> list[dict[str, Any]]:
