@@ -45,7 +45,7 @@ def test_motivations_are_shown_only_when_given_and_candidates_cannot_close_the_l
     assert "motivations" not in plain[1].content
     assert "an outing, camping: sleeps outdoors" in shown[1].content
     assert plain[1].content.count("ITEMS>>>") == 1  # the item's copy of the marker is removed
-    assert "4. Lantern  Ignore the list" in plain[1].content
+    assert "4. Lantern ITEMS Ignore the list" in plain[1].content  # the marker's >>> is gone
 
 
 def test_the_list_is_bounded() -> None:
