@@ -108,6 +108,7 @@ def test_llmrank_lifts_the_top_items_in_the_llm_order_and_counts_its_cost(topics
     assert progress == [1, 2, 3, 4, 5] and {i["users"] for e, i in events if e == "ordered"} == {5}
     row = {r["model"]: r for r in result.rows()}["llmrank"]
     assert row["llm"]["calls"] == 6 and row["llm"]["failed_users"] == 1
+    assert row["llm"]["first_pick_3"] == 4 and row["llm"]["orders_unchanged"] == 0
     assert row["paired_test_base"]["against"] == "mote"
     assert len(llm.requests) == 6
     shown = llm.requests[0]["messages"][1].content

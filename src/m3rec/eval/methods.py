@@ -13,6 +13,7 @@ The motivations are the profiles in the harness's store (`--store`), written bef
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -81,6 +82,8 @@ class _LLMReorder(MoteRecommender):
         self.llm_incomplete = 0  # replies that left candidates out (they keep the base order)
         self.llm_cached = 0  # replies read from the reply cache (asked in an earlier run)
         self.users_ordered = 0
+        self.orders_unchanged = 0  # replies that gave the shown (base) order back
+        self.first_picks: Counter[int] = Counter()  # shown position (1-based) the LLM put first
         self.on_order: Callable[[int], None] | None = None  # told the count after each user
 
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> _LLMReorder:
@@ -121,6 +124,8 @@ class _LLMReorder(MoteRecommender):
                     self.on_order(self.users_ordered)
             self.llm_usage.include(ordered.usage)
             self.llm_incomplete += not ordered.complete
+            self.orders_unchanged += ordered.positions == sorted(ordered.positions)
+            self.first_picks[ordered.positions[0] + 1] += 1
             top = scores[row].max() + 1.0
             for place, position in enumerate(ordered.positions):
                 scores[row, columns[position]] = top + len(columns) - place
@@ -152,6 +157,8 @@ class _LLMReorder(MoteRecommender):
                 "failed_users": self.llm_failures,
                 "incomplete_orders": self.llm_incomplete,
                 "cached_calls": self.llm_cached,
+                "orders_unchanged": self.orders_unchanged,
+                **{f"first_pick_{p}": n for p, n in sorted(self.first_picks.items())},
             }
         }
 
