@@ -154,6 +154,7 @@ class _LLMReorder(MoteRecommender):
         return {
             "llm": {
                 **dataclasses.asdict(self.llm_usage),
+                "calls": self.llm_usage.calls - self.llm_cached,  # asked of the model this run
                 "failed_users": self.llm_failures,
                 "incomplete_orders": self.llm_incomplete,
                 "cached_calls": self.llm_cached,
