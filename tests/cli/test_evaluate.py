@@ -84,6 +84,7 @@ def test_evaluate_prints_a_table_without_json(tmp_path):
         (["--set", "pop.alpha=1", "--models", "pop"], "alpha"),
         (["--cold-users", "99999", "--cold-k", "1", "--models", "pop"], "cold-start users"),
         (["--models", "mote,m3rec", "--cold-k", "2", "--store", "{tmp}/s"], "no test profile by"),
+        (["--models", "pop", "--profiled", "--cold-k", "2", "--store", "{tmp}/s"], "no test"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):

@@ -136,3 +136,18 @@ def test_the_llm_order_replaces_the_base_order_of_the_top_items(topics, profiles
         assert np.argsort(-scores[row], kind="stable")[:3].tolist() == [top[2], top[0], top[1]]
         rest = np.argsort(-scores[row], kind="stable")[3:]
         assert np.array_equal(scores[row][rest], base[row][rest])
+
+
+def test_any_model_can_be_run_on_the_profiled_users_of_any_store(topics, profiles):
+    settings = EvalSettings(
+        models=("mote",),
+        cold_ks=(2,),
+        seeds=1,
+        profiles=StoreSettings(path=profiles),
+        profile_model="model-b",
+    )
+    result = run_evaluation(topics, settings, model_factory=factory())
+    assert result.records[0].users.tolist() == sorted(
+        topics.user_ids.index(f"u{u}") for u in (30, 31)
+    )
+    assert result.to_json()["settings"]["profiles"] == str(profiles)

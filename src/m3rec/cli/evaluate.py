@@ -118,6 +118,15 @@ def evaluate(
             show_default=False,
         ),
     ] = None,
+    profiled: Annotated[
+        bool,
+        typer.Option(
+            "--profiled",
+            help="Evaluate only the users with a test-stage profile at each cold_k in --store "
+            "(or --store-url), written by --model: the same users as m3rec's rows. Automatic "
+            "when a model that reads profiles (m3rec, m3rec-llm) runs.",
+        ),
+    ] = False,
     negatives: Annotated[
         int, typer.Option("--negatives", help="Sampled negatives per test user.")
     ] = 99,
@@ -165,7 +174,7 @@ def evaluate(
             overrides=_overrides(set_ or []),
             torch_threads=settings.torch.threads,
             cache_dir=settings.paths.embeddings_dir,
-            profiles=settings.store.path if _reads_profiles(names) else None,
+            profiles=settings.store if profiled or _reads_profiles(names) else None,
             profile_model=model_identity(settings),
             llm=llm,
         )

@@ -33,7 +33,7 @@ from m3rec.ranking.metrics import (
     target_ranks,
 )
 from m3rec.ranking.training_data import VALID_USERS, train_data
-from m3rec.settings import TORCH_THREADS
+from m3rec.settings import TORCH_THREADS, StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class EvalSettings:
     cache_dir: Path | None = None  # settings.paths.embeddings_dir; None: embeddings not cached
     # MOPE test profiles for the models that read them (m3rec, m3rec-llm): with a store, the
     # users evaluated at each cold_k are those profiled at it (by PROFILE_MODEL only, if given).
-    profiles: Path | None = None
+    profiles: Path | StoreSettings | None = None  # a store folder, or any store's settings
     profile_model: str | None = None
     llm: Callable[[], LLMBackend] | None = field(default=None, compare=False, repr=False)
 
@@ -227,7 +227,7 @@ class EvaluationResult:
                 "n_negatives": s.n_negatives,
                 "valid_users": s.valid_users,
                 "torch_threads": s.torch_threads,
-                "profiles": str(s.profiles) if s.profiles else None,
+                "profiles": _store_name(s.profiles) if s.profiles else None,
                 "profile_model": s.profile_model,
                 "model_configs": {
                     m: s.model_config(m).model_dump(mode="json", exclude={"seed"}) for m in s.models
@@ -291,6 +291,13 @@ def _add_base_tests(
             row["paired_test_base"] = {"against": base, "metric": PAIRED_METRIC, **test}
 
 
+def _store_name(where: Path | StoreSettings) -> str:
+    """Return a store's folder or server URL, as results and errors name it."""
+    if isinstance(where, StoreSettings):
+        return where.url if where.kind == "server" and where.url else str(where.path)
+    return str(where)
+
+
 def default_cold_users(data: IndexedDataset) -> int:
     """Return how many users a cold-start run cuts: 1,000, at most a fifth of eligible users."""
     return max(1, min(1000, len(eligible_users(data)) // 5))
@@ -345,17 +352,17 @@ def profiled_users(
     if settings.profiles is None:
         return None
     from m3rec.agents.notes import notes_by_user_index
-    from m3rec.settings import StoreSettings
     from m3rec.store import open_store
 
-    store = open_store(StoreSettings(path=settings.profiles))
+    where = settings.profiles
+    store = open_store(where if isinstance(where, StoreSettings) else StoreSettings(path=where))
     notes = notes_by_user_index(
         store, data.name, data.user_ids, cold_k, "test", settings.profile_model
     )
     if not notes:
         by = f" by {settings.profile_model}" if settings.profile_model else ""
         raise ValueError(
-            f"no test profile{by} of {data.name} at cold_k {cold_k} in {settings.profiles}: "
+            f"no test profile{by} of {data.name} at cold_k {cold_k} in {_store_name(where)}: "
             f"write them with m3rec profile --stage test --cold-k {cold_k} --store ..."
         )
     return notes
