@@ -192,16 +192,11 @@ class RecommendPipeline:
             profile = update.get("profile", profile)
             ranked = chunk.get("reorder") or chunk.get("align")  # type: ignore[union-attr]
             if on_ranked is not None and ranked and "ranked" in ranked:
-                if "align" in chunk and self._reorders(len(ranked["ranked"])):  # type: ignore[operator]
+                mar = self.deps.mar
+                if "align" in chunk and mar is not None and mar.reorders(ranked["ranked"], None):  # type: ignore[operator]
                     continue  # shown once the LLM has ordered it
                 on_ranked(ranked["ranked"], profile)
         return final
-
-    def _reorders(self, n_ranked: int) -> bool:
-        """Whether the graph's reorder node runs after align (as route_after_align decides for
-        a recommendation)."""
-        mar = self.deps.mar
-        return self.use_llm and mar is not None and mar.settings.reorder and n_ranked > 1
 
     def close(self) -> None:
         """Close the LLM backend if a node built it."""

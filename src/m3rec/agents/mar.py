@@ -59,6 +59,11 @@ class MarContext:
     use_llm: bool = True  # False: template reasons, no LLM at ranking time
     space: MotivationSpace | None = None
 
+    def reorders(self, ranked: Sequence[AlignedItem], focus: FocusReport | None) -> bool:
+        """Whether the LLM re-orders this ranking after align: the settings ask for it, there
+        are two items or more, and it is not one item being explained."""
+        return self.use_llm and self.settings.reorder and focus is None and len(ranked) > 1
+
     def motivation_space(self) -> MotivationSpace:
         """Return MOTE's motivation space, built on first use."""
         if self.space is None:
@@ -220,13 +225,7 @@ async def align(state: RecState, runtime: Any) -> dict[str, Any]:
 def route_after_align(state: RecState, runtime: Any) -> Literal["reorder", "explain", "respond"]:
     """Let the LLM re-order the top items when the settings ask for it (never for one item
     being explained), then ask it for reasons."""
-    mar = _mar(runtime)
-    if (
-        mar.use_llm
-        and mar.settings.reorder
-        and state.get("focus") is None
-        and len(state.get("ranked", [])) > 1
-    ):
+    if _mar(runtime).reorders(state.get("ranked", []), state.get("focus")):
         return "reorder"
     return route_after_reorder(state, runtime)
 

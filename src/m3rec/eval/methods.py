@@ -104,10 +104,10 @@ class _LLMReorder(MoteRecommender):
         llm = self._llm()
         hits_before = getattr(llm, "hits", 0)
         for row, user in enumerate(users):
-            columns = self._top_columns(scores[row], histories[row], candidates, row)
+            item_of = candidates[row] if candidates is not None else np.arange(scores.shape[1])
+            columns = self._top_columns(scores[row], histories[row], item_of)
             if len(columns) < 2:
                 continue
-            item_of = candidates[row] if candidates is not None else np.arange(scores.shape[1])
             notes = self.note_texts.get(int(user), []) if self.shows_motivations else []
             history = [self.texts[i] for i in histories[row][-cfg.history_shown :]]
             try:
@@ -133,12 +133,12 @@ class _LLMReorder(MoteRecommender):
         return scores
 
     def _top_columns(
-        self, row_scores: np.ndarray, history: np.ndarray, candidates: np.ndarray | None, row: int
+        self, row_scores: np.ndarray, history: np.ndarray, item_of: np.ndarray
     ) -> list[int]:
-        """Return the columns of the row's best `rerank_top` items the user may be shown."""
+        """Return the columns of the row's best `rerank_top` items the user may be shown
+        (ITEM_OF: each column's item, -1 for padding)."""
         cfg = self.config
         assert isinstance(cfg, RerankConfig)
-        item_of = candidates[row] if candidates is not None else np.arange(len(row_scores))
         seen = set(history.tolist())
         columns = []
         for c in np.argsort(-row_scores, kind="stable"):
