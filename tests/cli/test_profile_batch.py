@@ -170,3 +170,38 @@ def test_a_chroma_server_stopped_mid_batch_is_one_line_and_the_rerun_repeats_not
         if chroma_server.process is not None and chroma_server.process.poll() is not None:
             chroma_server.start()  # the session's other tests use it
         server.close()
+
+
+def test_a_server_that_rate_limits_mid_batch_stops_it_and_keeps_what_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("M3REC_OPENAI__MAX_RETRIES", "1")
+    server = ChatReplayServer(AnyUserReplies(), retry_after_s=0)
+    args = [
+        "profile",
+        "--users",
+        "4",
+        "--stage",
+        "test",
+        "--cold-k",
+        "2",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.base_url,
+        "--store",
+        str(tmp_path / "store"),
+        "--json",
+    ]
+    try:
+        server.errors = [200, 200] + [429] * 20  # two profiles, then the server turns us away
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1
+        assert "rate-limiting requests (HTTP 429) after 1 retries" in result.stderr
+        assert "Traceback" not in result.output
+        assert server.requests == 4  # two answered, then one refused request and its one retry
+        server.errors = []
+        again = json.loads(runner.invoke(app, args).stdout)
+        assert (again["cache_hits"], again["profiles"], again["failed"]) == (2, 2, 0)
+    finally:
+        server.close()

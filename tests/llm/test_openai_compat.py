@@ -9,7 +9,7 @@ from m3rec.errors import LLMAuthError, LLMResponseError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, structured
 from m3rec.llm.openai_compat import OpenAICompatBackend
 from tests.conftest import LlamaServer, free_port
-from tests.llm.wire import http_server
+from tests.llm.wire import ChatReplayServer, http_server
 
 
 class Pet(BaseModel):
@@ -107,9 +107,42 @@ def test_server_errors_are_reported_with_their_status() -> None:
     body = b'{"error": {"message": "overloaded"}}'
     with (
         http_server(503, body, "application/json") as url,
-        pytest.raises(LLMResponseError, match="HTTP 503"),
+        pytest.raises(LLMUnavailableError, match="HTTP 503 after 0 retries"),
     ):
         backend(url).complete(ASK)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_a_passing_overload_is_retried_with_backoff_and_then_answered(status: int) -> None:
+    server = ChatReplayServer(['{"name": "Rex", "legs": 4}'], errors=[status, status])
+    try:
+        started = time.monotonic()
+        value = structured(backend(server.base_url, max_retries=2), ASK, Pet).value
+        assert value == Pet(name="Rex", legs=4)
+        assert server.requests == 3  # two refusals, then the answer
+        # The structured-mode probe is not retried; the SDK then waits about 0.5 s less jitter.
+        assert time.monotonic() - started > 0.3
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (429, r"rate-limiting requests \(HTTP 429\) after 2 retries"),
+        (503, "HTTP 503 after 2 retries"),
+    ],
+)
+def test_a_lasting_overload_is_retried_a_bounded_number_of_times_then_named(
+    status: int, message: str
+) -> None:
+    server = ChatReplayServer(['{"name": "Rex", "legs": 4}'], errors=[status] * 10, retry_after_s=0)
+    try:
+        with pytest.raises(LLMUnavailableError, match=message):
+            backend(server.base_url, max_retries=2).complete(ASK)
+        assert server.requests == 3
+    finally:
+        server.close()
 
 
 def test_api_key_is_redacted_from_a_rejection_message() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -45,13 +45,22 @@ class ChatReplayServer:
     """An OpenAI-compatible /v1/chat/completions that answers with recorded raw model replies."""
 
     def __init__(
-        self, replies: list[str] | Callable[[list[dict[str, str]]], str], delay_s: float = 0.0
+        self,
+        replies: list[str] | Callable[[list[dict[str, str]]], str],
+        delay_s: float = 0.0,
+        errors: Sequence[int] = (),
+        retry_after_s: float | None = None,
     ) -> None:
-        """REPLIES: raw replies served in turn, or a function of the request's messages."""
+        """REPLIES: raw replies served in turn, or a function of the request's messages.
+
+        ERRORS: HTTP statuses the first requests are answered with instead (with a Retry-After
+        of RETRY_AFTER_S where given); `requests` counts every request, `errors` the ones left."""
         import json
 
         self.replies = replies
         self.requests = 0
+        self.errors = list(errors)
+        self.answered = 0
         self._lock = threading.Lock()
         outer = self
 
@@ -59,11 +68,17 @@ class ChatReplayServer:
             def do_POST(self) -> None:
                 request = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer._lock:
+                    outer.requests += 1
+                    status = outer.errors.pop(0) if outer.errors else 200
+                if status != 200:
+                    self._send(status, b'{"error": {"message": "try again later"}}')
+                    return
+                with outer._lock:
+                    outer.answered += 1
                     if callable(outer.replies):
                         text = outer.replies(json.loads(request)["messages"])
                     else:
-                        text = outer.replies[outer.requests % len(outer.replies)]
-                    outer.requests += 1
+                        text = outer.replies[(outer.answered - 1) % len(outer.replies)]
                 time.sleep(delay_s)
                 body = json.dumps(
                     {
@@ -85,10 +100,15 @@ class ChatReplayServer:
                         },
                     }
                 ).encode()
+                self._send(200, body)
+
+            def _send(self, status: int, body: bytes) -> None:
                 try:
-                    self.send_response(200)
+                    self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
+                    if status != 200 and retry_after_s is not None:
+                        self.send_header("Retry-After", f"{retry_after_s:g}")
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):

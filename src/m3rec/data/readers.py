@@ -235,7 +235,7 @@ def _assemble(
     if not by_user:
         raise DataError(
             "no usable interactions remain after skipping bad rows "
-            f"({report.report.summary()}); check the file's format",
+            f"({report.report.summary().replace(chr(10), '; ')}); check the file's format",
             path=str(path),
         )
     histories: dict[str, list[Interaction]] = {}
@@ -369,7 +369,8 @@ def _csv_header(path: Path) -> list[str]:
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) from a UTF-8 CSV whose header must hold `required` columns."""
     text = _read_text(path, "utf-8")
-    reader = csv.DictReader(io.StringIO(text))
+    # newline=None: a lone carriage return ends a line, as in old spreadsheet exports.
+    reader = csv.DictReader(io.StringIO(text, newline=None))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
@@ -380,8 +381,13 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict
             line=1,
         )
     reader.fieldnames = header
-    for row in reader:
-        yield reader.line_num, row
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise DataError(
+            f"is not readable as CSV ({exc})", path=str(path), line=reader.line_num
+        ) from None
 
 
 def read_movielens_latest(folder: Path, report: _Report) -> Dataset:

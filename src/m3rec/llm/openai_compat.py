@@ -177,12 +177,16 @@ class OpenAICompatBackend:
         try:
             if probing:
                 # A server refusing a mode answers at once; retrying that refusal only wastes time.
+                # Anything else (no connection, an overload) is asked again with retries.
                 try:
                     return self._client.with_options(max_retries=0).chat.completions.create(
                         **kwargs
                     )
                 except openai.APIConnectionError:
                     pass
+                except openai.APIStatusError as exc:
+                    if _rejects_structured_mode(exc):
+                        raise
             return self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError:
             raise LLMUnavailableError(
@@ -210,6 +214,17 @@ class OpenAICompatBackend:
                 raise LLMResponseError(
                     f"the server at {self.base_url} rejected the request "
                     f"({self._redact(_short(exc))})"
+                ) from None
+            tries = f"after {self._client.max_retries} retries"
+            if exc.status_code == 429:
+                raise LLMUnavailableError(
+                    f"the server at {self.base_url} is rate-limiting requests (HTTP 429) {tries}: "
+                    "lower --concurrency, or raise openai.max_retries"
+                ) from None
+            if exc.status_code >= 500:
+                raise LLMUnavailableError(
+                    f"the server at {self.base_url} failed with HTTP {exc.status_code} {tries}: "
+                    "check the server's log"
                 ) from None
             raise LLMResponseError(
                 f"the server at {self.base_url} failed with HTTP {exc.status_code}: "

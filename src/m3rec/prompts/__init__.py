@@ -100,7 +100,8 @@ def data_text(text: str, limit: int) -> str:
         kind = unicodedata.category(c)
         if kind not in _DROPPED:
             kept.append(" " if kind in _AS_SPACE else c)
-    line = _MARKER.sub("", "".join(kept)).replace("{", "(").replace("}", ")")
+    # A space, not nothing: removing "<<<" from ">><<<>" must not leave a ">>>".
+    line = _MARKER.sub(" ", "".join(kept)).replace("{", "(").replace("}", ")")
     line = " ".join(line.split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
