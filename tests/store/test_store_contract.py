@@ -80,6 +80,14 @@ class StoreContract:
         assert [p.key for p in store.list_profiles("d")] == ["k1"]
         assert store.list_profiles("other") == []
 
+    def test_storing_a_profile_again_replaces_every_one_of_its_notes(
+        self, store: MotivationStore
+    ) -> None:
+        store.put_profile("k1", "7", PROFILE, "s", NOTES, {})
+        store.put_profile("k1", "7", PROFILE, "s", NOTES[1:], {})
+        assert store.count("notes") == 1
+        assert [n.label for n in store.newest_notes("7")] == ["adrenaline rush"]
+
     def test_searching_an_empty_store_finds_nothing(self, store: MotivationStore) -> None:
         assert store.search_notes("anything") == []
         assert store.newest_notes("7") == []
@@ -201,3 +209,23 @@ def test_a_store_path_that_is_a_file_names_what_the_user_gave(tmp_path: Path) ->
         open_store(StoreSettings(path=afile), flag="--store")
     with pytest.raises(CacheDirError, match="M3REC_STORE__PATH"):
         open_store(StoreSettings(path=afile))
+
+
+@pytest.mark.parametrize("cut", ["_notes", "_profiles"])
+def test_a_write_cut_short_never_leaves_a_profile_without_its_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """What SIGKILL during either write leaves: no profile, or a whole one; the next run's
+    write is whole."""
+    store = open_store(StoreSettings(path=tmp_path / "s"))
+
+    def killed(**_: object) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(getattr(store, cut), "upsert", killed)
+    with pytest.raises(SystemExit):
+        store.put_profile("k1", "7", PROFILE, "s", NOTES, {})
+    monkeypatch.undo()
+    assert store.existing_profile_keys(["k1"]) == set()
+    store.put_profile("k1", "7", PROFILE, "s", NOTES[:1], {})
+    assert store.count("profiles") == 1 and store.count("notes") == 1

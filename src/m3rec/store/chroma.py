@@ -114,11 +114,14 @@ class ChromaStore:
         """Store a profile and its notes as separate, searchable records; clear any failure.
 
         META's `created_at` is kept when given (an imported profile keeps its date), else now.
+        The profile record is written last: a write cut short (a killed process) leaves no
+        profile, so the next run writes it again, and the notes of an earlier write under KEY
+        are replaced, never mixed with these.
         """
         created = meta.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds")
         record = {**_scalars(meta), "user_id": user_id, "created_at": str(created)}
         record["profile_json"] = json.dumps(profile, default=str)
-        self._profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
+        self._notes.delete(where={"profile_key": key})
         if notes:
             self._notes.upsert(
                 ids=[f"{key}:{i}" for i in range(len(notes))],
@@ -137,6 +140,7 @@ class ChromaStore:
                     for i, note in enumerate(notes)
                 ],
             )
+        self._profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
         self._failures.delete(ids=[key])
 
     def record_failure(
