@@ -135,3 +135,31 @@ class TestServerItemIndex(ItemIndexContract):
     def store(self, chroma_server: ChromaServer) -> MotivationStore:
         database = f"test_{uuid.uuid4().hex[:12]}"
         return open_store(StoreSettings(url=chroma_server.url, database=database))
+
+
+def test_clients_that_build_and_read_one_index_at_once_never_see_it_gone(
+    chroma_server: ChromaServer,
+) -> None:
+    """What 8 `recommend` processes starting together on one server do (the load test found
+    the index dropped under its readers when each rebuilt it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = StoreSettings(url=chroma_server.url, database=f"test_{uuid.uuid4().hex[:12]}")
+    ids, vectors = random_items(600, seed=5)
+    expected = brute_force(ids, vectors, vectors[:3], k=5)
+
+    def build_then_read(_: int) -> list[list[str]]:
+        client = open_store(settings)
+        found = []
+        for _round in range(3):
+            if client.item_index_size("k") != len(ids):
+                client.put_item_vectors("k", ids, vectors)
+            found.append(
+                [[i for i, _s in row] for row in client.nearest_items("k", vectors[:3], 5)]
+            )
+        return found
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(build_then_read, range(4)))
+    want = [[i for i, _s in row] for row in expected]
+    assert all(rounds == [want] * 3 for rounds in results)

@@ -263,28 +263,33 @@ class ChromaStore:
         return int(collections[collection].count())
 
     def put_item_vectors(self, index_key: str, item_ids: list[str], vectors: np.ndarray) -> None:
-        """Replace the item vector index INDEX_KEY with these items and vectors (n, dim).
+        """Make the item vector index INDEX_KEY hold exactly these items and vectors (n, dim).
 
         The vectors are stored as given (no embedding function runs) in an HNSW cosine index.
+        The collection is written in place, never dropped: processes that build the same index
+        at once (it is keyed by the checkpoint, so they write the same vectors) and readers of
+        it never find it gone, and a build cut short is completed by the next.
         """
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(item_ids) != len(vectors):
             raise ValueError(
                 f"need one vector row per item: {len(item_ids)} ids, vectors {vectors.shape}"
             )
-        name = self._item_index_name(index_key)
-        if self._item_index(index_key) is not None:
-            self._client.delete_collection(name)
-            self._indexes.pop(index_key, None)
-        index = self._client.create_collection(
-            name,
+        self._indexes.pop(index_key, None)
+        index = self._client.get_or_create_collection(
+            self._item_index_name(index_key),
             embedding_function=None,
             configuration={"hnsw": ITEM_HNSW},
             metadata={"index_key": index_key},
         )
+        if index.count():
+            wanted = set(item_ids)
+            stale = [i for i in index.get(include=[])["ids"] if i not in wanted]
+            for start in range(0, len(stale), _BATCH):
+                index.delete(ids=stale[start : start + _BATCH])
         for start in range(0, len(item_ids), _BATCH):
             stop = start + _BATCH
-            index.add(ids=list(item_ids[start:stop]), embeddings=vectors[start:stop])
+            index.upsert(ids=list(item_ids[start:stop]), embeddings=vectors[start:stop])
         self._indexes[index_key] = (index, len(item_ids))
 
     def item_index_size(self, index_key: str) -> int:
@@ -439,7 +444,10 @@ def _ensure_database(host: str, port: int, ssl: bool, database: str) -> None:
     try:
         admin.get_database(database)
     except Exception:  # chromadb raises NotFoundError, or a generic error on older servers
-        admin.create_database(database)
+        try:
+            admin.create_database(database)
+        except Exception:
+            admin.get_database(database)  # another client created it first: then it is there
 
 
 def memory_store() -> ChromaStore:
