@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,12 @@ def test_the_demo_recommends_with_a_checked_reason_for_each_film(tmp_path: Path)
     """The whole pipeline on the bundled catalogue: its MOTE checkpoint is built (once, cached),
     and a server whose replies are no reasons at all leaves every reason to the template."""
     profiles = AnyUserReplies()
+    shown_when_asked: list[str] = []
 
     def answer(messages):  # type: ignore[no-untyped-def]
         if "<<<ITEMS" in messages[-1]["content"]:
+            sys.stdout.flush()  # CliRunner's stdout, read while the command runs
+            shown_when_asked.append(sys.stdout.buffer.getvalue().decode())  # type: ignore[attr-defined]
             return "Here are three films you will love!"  # no JSON: the reasons fall back
         return profiles(messages)
 
@@ -57,5 +61,12 @@ def test_the_demo_recommends_with_a_checked_reason_for_each_film(tmp_path: Path)
             assert row["reason_source"] == "template" and row["item_id"] not in history
             assert row["motivation"] in {m["label"] for m in doc["profile"]["motivations"]}
         assert "MOTE checkpoint" in result.stderr and "Traceback" not in result.stderr
+        shown_when_asked.clear()
+        readable = runner.invoke(app, [*args[:-1], "--store", str(tmp_path / "store")])
+        assert readable.exit_code == 0, readable.output
+        # The ranked films were on screen before the reasons were asked for; their reasons after.
+        assert shown_when_asked and all("serves" in shown for shown in shown_when_asked)
+        assert not any("\nWhy\n" in shown for shown in shown_when_asked)
+        assert "\nWhy\n" in readable.stdout
     finally:
         server.close()

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from m3rec.cli.build import checkpoint_for
 from m3rec.cli.errors import reports_errors
 from m3rec.cli.options import JsonOpt, store_flag, with_llm_settings
-from m3rec.cli.recommend import recommendations_json
+from m3rec.cli.recommend import print_rest, recommendations_json, stream_answer
 from m3rec.cli.render import (
-    console,
     print_history,
     print_json,
     print_profile,
     print_profile_origin,
     print_ranked,
-    print_reasons,
     spinner,
 )
 from m3rec.settings import Settings
-
-if TYPE_CHECKING:
-    from m3rec.data import Dataset
-    from m3rec.recommending import Recommendations
 
 
 @reports_errors
@@ -74,17 +67,42 @@ def demo(
     """
     from m3rec.data import bundled_catalogue_path, load_dataset
     from m3rec.demo import run_demo
+    from m3rec.recommending import RecommendPipeline
 
     with spinner("loading the model and writing the profile (a minute or two on a CPU)"):
         demo_run = run_demo(
             settings, user_id=user, n_items=items, seed=seed, store_flag=store_flag(store)
         )
     result, profile = demo_run.result, demo_run.result.profile
-    recommended = None
+    if not as_json:
+        heading = (
+            f"[bold]User {profile.user_id}[/bold] of {demo_run.dataset}: "
+            f"the {len(demo_run.history)} most recent items"
+        )
+        print_history(demo_run.history, demo_run.titles, heading)
+        print_profile(profile, demo_run.titles)
+        print_profile_origin(
+            result.source,
+            usage=result.usage,
+            meta=result.meta,
+            model=f"{demo_run.backend.get('model')} via {demo_run.backend.get('backend')}",
+            repaired=not result.first_try_valid,
+            dropped_evidence=profile.dropped_evidence,
+        )
+    answer = None
     if k:
         dataset = load_dataset(bundled_catalogue_path())
-        recommended = recommend_for(settings, dataset, profile.user_id, items, k, store)
+        checkpoint = checkpoint_for(settings, dataset, None)
+        with spinner("loading MOTE and the catalogue"):
+            pipeline = RecommendPipeline(
+                settings, dataset, checkpoint, top_k=k, store_flag=store_flag(store)
+            )
+        head = None if as_json else partial(print_ranked, dataset)
+        answer, streamed = stream_answer(pipeline, dataset, profile.user_id, items, head)
+        if not as_json:
+            print_rest(dataset, answer, streamed)
     if as_json:
+        doc = recommendations_json(dataset, answer) if answer is not None else None
         print_json(
             {
                 "dataset": demo_run.dataset,
@@ -104,52 +122,7 @@ def demo(
                 "repaired": not result.first_try_valid,
                 "stored": result.meta,
                 "backend": demo_run.backend,
-                "recommendations": recommended.doc["items"] if recommended else [],
-                "errors": recommended.doc["errors"] if recommended else [],
+                "recommendations": doc["items"] if doc else [],
+                "errors": doc["errors"] if doc else [],
             }
         )
-        return
-    heading = (
-        f"[bold]User {profile.user_id}[/bold] of {demo_run.dataset}: "
-        f"the {len(demo_run.history)} most recent items"
-    )
-    print_history(demo_run.history, demo_run.titles, heading)
-    print_profile(profile, demo_run.titles)
-    print_profile_origin(
-        result.source,
-        usage=result.usage,
-        meta=result.meta,
-        model=f"{demo_run.backend.get('model')} via {demo_run.backend.get('backend')}",
-        repaired=not result.first_try_valid,
-        dropped_evidence=profile.dropped_evidence,
-    )
-    if recommended is not None:
-        print_ranked(recommended.dataset, recommended.answer.ranked, profile)
-        for error in recommended.answer.errors:
-            console.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
-        print_reasons(recommended.dataset, recommended.answer.ranked, recommended.answer.reasons)
-
-
-@dataclass(frozen=True)
-class _Recommended:
-    dataset: Dataset
-    answer: Recommendations
-    doc: dict[str, Any]
-
-
-def recommend_for(
-    settings: Settings, dataset: Dataset, user: str, items: int, k: int, store: Path | None
-) -> _Recommended:
-    """Recommend K items to USER of the bundled catalogue, as `m3rec recommend` does."""
-    from m3rec.recommending import RecommendPipeline
-
-    checkpoint = checkpoint_for(settings, dataset, None)
-    with spinner("ranking the catalogue and writing the reasons"):
-        pipeline = RecommendPipeline(
-            settings, dataset, checkpoint, top_k=k, store_flag=store_flag(store)
-        )
-        try:
-            answer = pipeline.recommend(user, n_items=items)
-        finally:
-            pipeline.close()
-    return _Recommended(dataset, answer, recommendations_json(dataset, answer))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,7 +36,7 @@ from m3rec.settings import Settings
 
 if TYPE_CHECKING:
     from m3rec.data import Dataset
-    from m3rec.recommending import Recommendations
+    from m3rec.recommending import Recommendations, RecommendPipeline
     from m3rec.schemas import AlignedItem, MotivationProfile, Reason
 
 CheckpointOpt = Annotated[
@@ -108,17 +110,33 @@ def recommend(
             use_llm=not no_llm,
             store_flag=store_flag(store),
         )
-    shown = not as_json
+    head = None if as_json else partial(_print_head, dataset, user)
+    answer, streamed = stream_answer(pipeline, dataset, user, items, head)
+    if as_json:
+        print_json(recommendations_json(dataset, answer))
+        return
+    print_rest(dataset, answer, streamed)
+
+
+Head = Callable[["list[AlignedItem]", "MotivationProfile | None"], None]
+
+
+def stream_answer(
+    pipeline: RecommendPipeline, dataset: Dataset, user: str, items: int, head: Head | None
+) -> tuple[Recommendations, list[str]]:
+    """Run PIPELINE for USER's ITEMS most recent items and close it. HEAD, when given, is shown
+    the ranking and profile as soon as they are known, and then each checked reason is printed
+    under "Why" as it passes; return the answer and the items whose reasons were printed."""
     ranks: dict[str, int] = {}
     streamed: list[str] = []
 
     def on_ranked(ranked: list[AlignedItem], profile: MotivationProfile | None) -> None:
         ranks.update({a.item_id: rank for rank, a in enumerate(ranked, 1)})
-        if shown:
-            _print_head(dataset, user, profile, ranked)
+        if head is not None:
+            head(ranked, profile)
 
     def on_reason(reason: Reason) -> None:
-        if shown and reason.item_id in ranks:
+        if head is not None and reason.item_id in ranks:
             if not streamed:
                 console.print("[bold]Why[/bold]")
             print_reason(dataset, ranks[reason.item_id], reason)
@@ -131,9 +149,11 @@ def recommend(
             )
     finally:
         pipeline.close()
-    if as_json:
-        print_json(recommendations_json(dataset, answer))
-        return
+    return answer, streamed
+
+
+def print_rest(dataset: Dataset, answer: Recommendations, streamed: list[str]) -> None:
+    """Print the answer's warnings and the reasons not STREAMED already."""
     for error in answer.errors:
         console.print(f"[yellow]warning:[/yellow] {escape(error)}", highlight=False)
     print_reasons(dataset, answer.ranked, answer.reasons, printed=streamed)
@@ -142,8 +162,8 @@ def recommend(
 def _print_head(
     dataset: Dataset,
     user: str,
-    profile: MotivationProfile | None,
     ranked: list[AlignedItem],
+    profile: MotivationProfile | None,
 ) -> None:
     if profile is not None:
         console.print(f"[bold]User {escape(user)}[/bold]: why they act")
