@@ -227,5 +227,6 @@ def test_a_write_cut_short_never_leaves_a_profile_without_its_notes(
         store.put_profile("k1", "7", PROFILE, "s", NOTES, {})
     monkeypatch.undo()
     assert store.existing_profile_keys(["k1"]) == set()
+    assert store.search_notes("family movie nights") == []  # notes of no stored profile
     store.put_profile("k1", "7", PROFILE, "s", NOTES[:1], {})
     assert store.count("profiles") == 1 and store.count("notes") == 1

@@ -168,16 +168,23 @@ class ChromaStore:
         ]
 
     def search_notes(self, text: str, k: int = 5, user_id: str | None = None) -> list[StoredNote]:
-        """Return the K motivation notes nearest in meaning to TEXT, optionally of one user."""
+        """Return the K motivation notes nearest in meaning to TEXT, optionally of one user.
+
+        Only notes of a stored profile count: a write cut short between a profile's notes and
+        its record (see `put_profile`) leaves notes that no search finds until they are
+        written again."""
         if self._notes.count() == 0:
             return []
         where = {"user_id": user_id} if user_id else None
         found = self._notes.query(query_texts=[text], n_results=k, where=where)
+        metas = found["metadatas"][0]
+        stored = self.existing_profile_keys(sorted({str(m["profile_key"]) for m in metas}))
         return [
             _note(doc, meta, distance)
             for doc, distance, meta in zip(
-                found["documents"][0], found["distances"][0], found["metadatas"][0], strict=True
+                found["documents"][0], found["distances"][0], metas, strict=True
             )
+            if str(meta["profile_key"]) in stored
         ]
 
     def newest_notes(self, user_id: str, k: int = 10) -> list[StoredNote]:
