@@ -72,8 +72,17 @@ class OpenAISettings(_Section):
     api_key: SecretStr | None = Field(None, description="falls back to $OPENAI_API_KEY")
     model: str = Field("default", description="the model name the server expects")
     timeout_s: float = Field(60.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
+    max_retries: int = Field(
+        2, ge=0, le=10, description="retries of a timeout, HTTP 429 or 5xx, with backoff"
+    )
     structured_mode: StructuredMode = "auto"
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="requests in flight at once in a profile batch: the server's parallel "
+        "slots, or the replicas behind one URL (`profile --concurrency` overrides it)",
+    )
 
 
 class PathSettings(_Section):

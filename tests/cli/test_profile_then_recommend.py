@@ -144,3 +144,28 @@ def test_a_chroma_server_gives_the_same_profile_and_recommendations_as_a_folder(
         doc = json.loads(recommended.stdout)
         answers[where[0]] = (doc["profile"], [(i["item_id"], i["score"]) for i in doc["items"]])
     assert answers["--store"] == answers["--store-url"]
+
+
+def test_the_cluster_config_file_runs_a_batch_at_its_concurrency_then_recommends(
+    checkpoint: Path, tmp_path: Path, chroma_server: ChromaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/cluster.toml as a user runs it, its two URLs pointed at servers on loopback."""
+    config = Path(__file__).resolve().parents[2] / "examples" / "cluster.toml"
+    server = ChatReplayServer(AnyUserReplies(), delay_s=0.3)
+    monkeypatch.setenv("M3REC_OPENAI__BASE_URL", server.base_url)
+    monkeypatch.setenv("M3REC_STORE__URL", chroma_server.url)
+    monkeypatch.setenv("M3REC_STORE__DATABASE", f"cluster_{tmp_path.name[-20:]}")
+    monkeypatch.setenv("M3REC_MAR__REASONS", "0")
+    runner = CliRunner()
+    try:  # the batch on the bundled catalogue (610 users), the recommendation on the slice
+        batch = runner.invoke(app, ["profile", "--users", "12", "--config", str(config), "--json"])
+        assert batch.exit_code == 0, batch.output
+        assert json.loads(batch.stdout)["profiles"] == 12
+        assert server.most_in_flight == 8  # the file's openai.concurrency
+        args = ["recommend", "--user", "4", "--checkpoint", str(checkpoint), "--data", str(SLICE)]
+        recommended = runner.invoke(app, [*args, "--config", str(config), "--json"])
+        assert recommended.exit_code == 0, recommended.output
+        assert json.loads(recommended.stdout)["profile_source"] == "llm"
+    finally:
+        server.close()
+    assert server.requests == 13

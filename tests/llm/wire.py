@@ -61,6 +61,7 @@ class ChatReplayServer:
         self.requests = 0
         self.errors = list(errors)
         self.answered = 0
+        self.in_flight = self.most_in_flight = 0  # requests being answered at once
         self._lock = threading.Lock()
         outer = self
 
@@ -79,7 +80,12 @@ class ChatReplayServer:
                         text = outer.replies(json.loads(request)["messages"])
                     else:
                         text = outer.replies[(outer.answered - 1) % len(outer.replies)]
+                with outer._lock:
+                    outer.in_flight += 1
+                    outer.most_in_flight = max(outer.most_in_flight, outer.in_flight)
                 time.sleep(delay_s)
+                with outer._lock:
+                    outer.in_flight -= 1
                 body = json.dumps(
                     {
                         "id": "chatcmpl-replay",

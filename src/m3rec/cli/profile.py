@@ -84,15 +84,16 @@ def profile(
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling --users N.")] = 0,
     concurrency: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--concurrency",
             min=1,
             max=64,
-            help="Requests in flight at once (useful with --backend openai; the local model "
-            "runs one at a time).",
+            help="Requests in flight at once against an OpenAI-compatible server (default: "
+            "openai.concurrency, 1; the local model runs one at a time).",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     store: Path | None = None,
     *,
     settings: Settings,
@@ -125,13 +126,17 @@ def profile(
             model_id=model_identity(settings),
             prompt_id=settings.mope.prompt_id,
             rule=rule,
-            concurrency=concurrency,
+            concurrency=concurrency or _default_concurrency(settings),
             on_progress=advance,
         )
     if user is not None:
         _show_one(dataset, user, summary, as_json)
     else:
         _show_batch(summary, as_json)
+
+
+def _default_concurrency(settings: Settings) -> int:
+    return settings.openai.concurrency if settings.llm.backend == "openai" else 1
 
 
 def _show_one(dataset: Dataset, user: str, summary: BatchSummary, as_json: bool) -> None:
