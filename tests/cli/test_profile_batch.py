@@ -172,6 +172,41 @@ def test_a_chroma_server_stopped_mid_batch_is_one_line_and_the_rerun_repeats_not
         server.close()
 
 
+def test_the_llm_server_killed_mid_batch_is_one_line_and_the_rerun_repeats_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("M3REC_OPENAI__MAX_RETRIES", "1")
+    server = ChatReplayServer(AnyUserReplies(), delay_s=0.2)
+    command = ["profile", "--users", "10", "--stage", "test", "--cold-k", "1", "--json"]
+    command += ["--backend", "openai", "--base-url", server.base_url]
+    command += ["--store", str(tmp_path / "store")]
+
+    def kill_after_four() -> None:
+        while server.requests < 4:
+            time.sleep(0.05)
+        server.close()
+
+    killer = threading.Thread(target=kill_after_four, daemon=True)
+    killer.start()
+    broken = runner.invoke(app, command)
+    killer.join(timeout=60)
+    served = server.requests
+    assert broken.exit_code == 1, broken.output
+    assert "cannot connect to the server at" in broken.output.strip().splitlines()[-1]
+    assert "Traceback" not in broken.output
+    again_server = ChatReplayServer(AnyUserReplies(), port=server.port)  # the same URL
+    try:
+        again = runner.invoke(app, command)
+        assert again.exit_code == 0, again.output
+        summary = json.loads(again.stdout)
+        assert summary["profiles"] + summary["cache_hits"] == 10
+        assert summary["cache_hits"] >= served - 1  # at most the profile in flight is asked again
+        assert again_server.requests == summary["profiles"]
+        assert len({row["key"] for row in summary["users"]}) == 10
+    finally:
+        again_server.close()
+
+
 def test_a_server_that_rate_limits_mid_batch_stops_it_and_keeps_what_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

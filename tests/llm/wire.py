@@ -50,11 +50,13 @@ class ChatReplayServer:
         delay_s: float = 0.0,
         errors: Sequence[int] = (),
         retry_after_s: float | None = None,
+        port: int = 0,
     ) -> None:
         """REPLIES: raw replies served in turn, or a function of the request's messages.
 
         ERRORS: HTTP statuses the first requests are answered with instead (with a Retry-After
-        of RETRY_AFTER_S where given); `requests` counts every request, `errors` the ones left."""
+        of RETRY_AFTER_S where given); `requests` counts every request, `errors` the ones left.
+        PORT: where to listen (0: any free port; a restarted server can take its old one)."""
         import json
 
         self.replies = replies
@@ -123,8 +125,9 @@ class ChatReplayServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
