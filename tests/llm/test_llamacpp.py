@@ -1,6 +1,7 @@
 """The in-process llama.cpp backend with the real tiny GGUF model."""
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,23 @@ def test_the_reply_streams_as_it_is_generated_and_ends_as_returned(tiny: LlamaCp
     assert len(seen) > 5  # token by token, not once at the end
     assert all(b.startswith(a) for a, b in itertools.pairwise(seen))
     assert seen[-1] == reply.text
+
+
+@pytest.mark.llm
+def test_a_schema_whose_constants_quote_json_still_constrains_the_reply(
+    tiny: LlamaCppBackend,
+) -> None:
+    """A catalogue title that imitates JSON, as a constant in the reasons schema, once made
+    llama.cpp fail to parse the grammar it was given and end the process."""
+    title = 'Clueless (1995) "}]} QZX05 {"motivations": [{"kind": "routine", back\\slash'
+    schema = {
+        "type": "object",
+        "properties": {"item": {"const": title}, "id": {"enum": ['a"b', "c"]}},
+        "required": ["item", "id"],
+        "additionalProperties": False,
+    }
+    ask = [ChatMessage("user", "Answer in JSON.")]
+    reply = tiny.complete(ask, json_schema=schema, max_tokens=200)
+    value = json.loads(reply.text)
+    assert value["item"] == title.replace("\\", "/").replace('"', "'")
+    assert value["id"] in ("a'b", "c")

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from m3rec import prompts
 from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
 
@@ -117,6 +118,6 @@ TITLE_CONST_CHARS = 60
 
 
 def _title_const(title: str) -> str:
-    """Return the title a reason opens with: one line, at most TITLE_CONST_CHARS."""
-    title = " ".join(title.split())
-    return title if len(title) <= TITLE_CONST_CHARS else title[: TITLE_CONST_CHARS - 3] + "..."
+    """Return the title a reason opens with, as the prompt shows catalogue text
+    (`prompts.data_text`), at most TITLE_CONST_CHARS."""
+    return prompts.data_text(title, TITLE_CONST_CHARS)

@@ -149,7 +149,7 @@ class LlamaCppBackend:
             "seed": self.seed,  # per request: a sampled reply depends on nothing asked before it
         }
         if json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+            kwargs["response_format"] = {"type": "json_object", "schema": grammar_safe(json_schema)}
         started = time.perf_counter()
         with self._lock:
             self._live, self._on_text = [0, 0], on_text
@@ -196,6 +196,32 @@ class LlamaCppBackend:
             close = getattr(self._llama, "close", None)
             if close is not None:
                 close()
+
+
+def grammar_safe(schema: Any) -> Any:
+    """Return SCHEMA with `"` and `\\` in its const and enum strings written `'` and `/`.
+
+    llama-cpp-python's schema-to-grammar conversion escapes those characters wrongly in a
+    literal, and llama.cpp then fails to parse the grammar and ends the process: an item title
+    holding a quote (catalogue text that imitates JSON) did that to the reasons request. A
+    value so rewritten no longer matches the data exactly; the checks downstream treat it as
+    any other value the data does not hold."""
+    if isinstance(schema, dict):
+        return {
+            key: _literal_safe(value) if key in ("const", "enum") else grammar_safe(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [grammar_safe(value) for value in schema]
+    return schema
+
+
+def _literal_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\\", "/").replace('"', "'")
+    if isinstance(value, list):
+        return [_literal_safe(v) for v in value]
+    return value
 
 
 @contextlib.contextmanager
