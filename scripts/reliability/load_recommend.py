@@ -5,7 +5,8 @@ Set-up, before the clock starts: a real `chroma run` in a temporary folder; PROF
 product-rule profiles written into it by `m3rec profile` against an OpenAI-compatible replay
 server (the default model's recorded reply, re-keyed to each history); the catalogue's MOTE
 checkpoint (built once, cached as `recommend` caches it). Each client then builds its own
-pipeline and, from a shared start time, asks for random users (its seed) until the window ends.
+pipeline, asks once to warm it, and, from a shared start time, asks for random profiled users
+(its seed), so every request runs MAR's alignment, until the window ends.
 Reported: requests, throughput, p50/p90/p99/max latency, errors (with the first few messages).
 Usage (from the repository root):
   PYTHONPATH=. .venv/bin/python scripts/reliability/load_recommend.py --clients 8 --seconds 60 \
@@ -32,21 +33,41 @@ from tests.llm.wire import ChatReplayServer
 from tests.replies import AnyUserReplies
 
 
-def client(n: int, url: str, start_at: float, seconds: float, seed: int, queue: Any) -> None:
+def reading_settings(store_url: str, llm_url: str) -> Any:
+    """The settings of a client that reads the profiles `write_profiles` stored: the same model
+    identity (the replay server's URL), though no LLM is called."""
+    from m3rec.settings import LLMSettings, OpenAISettings, Settings, StoreSettings
+
+    return Settings(
+        llm=LLMSettings(backend="openai"),
+        openai=OpenAISettings(base_url=llm_url),
+        store=StoreSettings(url=store_url),
+    )
+
+
+def client(
+    n: int,
+    url: str,
+    llm_url: str,
+    users: list[str],
+    start_at: float,
+    seconds: float,
+    seed: int,
+    queue: Any,
+) -> None:
     from m3rec.artifacts import ensure_checkpoint
     from m3rec.data import bundled_catalogue_path, load_dataset
     from m3rec.recommending import RecommendPipeline
-    from m3rec.settings import Settings, StoreSettings
 
-    settings = Settings(store=StoreSettings(url=url))
+    settings = reading_settings(url, llm_url)
     dataset = load_dataset(bundled_catalogue_path())
     checkpoint = ensure_checkpoint(settings, dataset).path
     pipeline = RecommendPipeline(settings, dataset, checkpoint, top_k=10, use_llm=False)
-    users = sorted(dataset.histories)
     rng = random.Random(seed * 100 + n)
     latencies: list[float] = []
     errors: list[str] = []
     profiled = 0
+    pipeline.recommend(users[0])  # warm: the first call may build the server's item index
     time.sleep(max(0.0, start_at - time.time()))
     end = start_at + seconds
     while time.time() < end:
@@ -63,7 +84,9 @@ def client(n: int, url: str, start_at: float, seconds: float, seed: int, queue: 
     queue.put({"client": n, "latencies": latencies, "errors": errors, "with_profile": profiled})
 
 
-def write_profiles(url: str, users: int) -> dict[str, Any]:
+def write_profiles(url: str, users: int) -> tuple[dict[str, Any], str]:
+    """Store USERS' profiles on the Chroma server at URL; return the batch summary and the
+    LLM URL they are keyed by."""
     replay = ChatReplayServer(AnyUserReplies())
     try:
         command = [
@@ -71,7 +94,7 @@ def write_profiles(url: str, users: int) -> dict[str, Any]:
             "--backend", "openai", "--base-url", replay.base_url, "--store-url", url, "--json",
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=True)
-        return dict(json.loads(done.stdout))
+        return dict(json.loads(done.stdout)), replay.base_url
     finally:
         replay.close()
 
@@ -98,13 +121,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = ChromaServer(Path(folder) / "chroma")
         try:
-            profiles = write_profiles(server.url, args.profiled)
+            profiles, llm_url = write_profiles(server.url, args.profiled)
+            users = [row["user_id"] for row in profiles["users"]]
+            load_before = os.getloadavg()
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
             start_at = time.time() + args.warmup_s
             workers = [
                 ctx.Process(
-                    target=client, args=(n, server.url, start_at, args.seconds, args.seed, queue)
+                    target=client,
+                    args=(n, server.url, llm_url, users, start_at, args.seconds, args.seed, queue),
                 )
                 for n in range(args.clients)
             ]
@@ -120,7 +146,11 @@ def main() -> None:
     result = {
         "command": " ".join(sys.argv),
         "settings": vars(args) | {"out": str(args.out)},
-        "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+        },
         "profiles_written": profiles.get("profiles"),
         "requests": len(latencies),
         "requests_with_profile": sum(r["with_profile"] for r in results),
