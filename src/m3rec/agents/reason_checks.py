@@ -42,7 +42,7 @@ from functools import lru_cache
 
 from m3rec import prompts
 from m3rec.agents.mope_drafts import KIND_WORDS
-from m3rec.agents.profile_checks import GENERIC_WORDS, content_words, words
+from m3rec.agents.profile_checks import GENERIC_WORDS, content_words, shares_run, words
 from m3rec.agents.reason_drafts import PROMPT, REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.data.traits import GENRE_NEEDS, metadata_traits
 from m3rec.data.types import Item
@@ -300,7 +300,7 @@ class ReasonChecker:
         if item is not None:
             if not _stems(draft.reason) & _item_stems(item):
                 rules.add("not_about_item")
-            if _shares_run(draft.reason, _free_text(item), COPY_RUN):
+            if shares_run(draft.reason, _free_text(item), COPY_RUN):
                 rules.add("copied_item_text")
         return rules
 
@@ -679,15 +679,6 @@ def _free_text(item: Item) -> str:
     spectacle, escape on a journey...")."""
     fields = [v for k, v in item.fields.items() if k != "year"]
     return " | ".join([*fields, ", ".join(metadata_traits(item))])
-
-
-def _shares_run(text: str, source: str, run: int) -> bool:
-    """Return whether TEXT repeats RUN consecutive words of SOURCE."""
-    ours, theirs = words(text), words(source)
-    if len(ours) < run or len(theirs) < run:
-        return False
-    grams = {tuple(theirs[i : i + run]) for i in range(len(theirs) - run + 1)}
-    return any(tuple(ours[i : i + run]) in grams for i in range(len(ours) - run + 1))
 
 
 def _stems(text: str) -> set[str]:
