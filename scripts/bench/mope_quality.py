@@ -37,6 +37,16 @@ from m3rec.settings import Settings, StoreSettings
 from m3rec.store import open_store
 
 ECHO_COSINE = 0.6
+# The rules of profiles stored before each profile recorded its rules (`rules` in its metadata).
+FIRST_RULES = (
+    "copied_example",
+    "title_label",
+    "category_label",
+    "repeated_motivation",
+    "no_valid_evidence",
+    "cites_everything",
+    "empty_shift",
+)
 TOP_LEVELS = {"Beauty", "Sports & Outdoors"}  # every item's first category says nothing
 
 
@@ -124,6 +134,10 @@ def _figures(
         first_valid += not rules and bool(entry["meta"].get("first_try_valid", True))
         for rule in rules:
             rule_counts[rule] = rule_counts.get(rule, 0) + 1
+    in_force = set(RULES)
+    for meta in [e["meta"] for e in found] + failed:
+        if "rejected" in meta:  # read from the store, not post hoc
+            in_force &= set(str(meta.get("rules") or ",".join(FIRST_RULES)).split(","))
     kinds = [len({m.kind for m in e["profile"].motivations if m.kind}) for e in found if found]
     echo, notes = _category_echoes(found, dataset, settings)
     kind_counts = Counter(m.kind for e in found for m in e["profile"].motivations if m.kind)
@@ -138,7 +152,11 @@ def _figures(
         "failed": len(failed),
         "first_try_valid": first_valid / n if n else 0.0,
         "post_hoc": post_hoc,
-        "rejected_share": {rule: count / n for rule, count in rule_counts.items() if n},
+        "rejected_share": {
+            rule: count / n
+            for rule, count in rule_counts.items()
+            if n and (rule in in_force or rule == "schema")
+        },
         "kinds_per_profile": float(np.mean(kinds)) if kinds and any(kinds) else None,
         "motivations_per_profile": float(np.mean([len(e["profile"].motivations) for e in found]))
         if found
@@ -181,7 +199,10 @@ def _table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        shares = " | ".join(_pct(r["rejected_share"].get(rule, 0.0)) for rule in (*RULES, "schema"))
+        shares = " | ".join(
+            _pct(r["rejected_share"][rule]) if rule in r["rejected_share"] else "-"
+            for rule in (*RULES, "schema")
+        )
         kinds = f"{r['kinds_per_profile']:.2f}" if r["kinds_per_profile"] is not None else "-"
         echo = _pct(r["category_echo_share"]) if r["category_echo_share"] is not None else "-"
         valid = _pct(r["first_try_valid"]) + (" (post hoc)" if r["post_hoc"] else "")

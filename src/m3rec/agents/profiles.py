@@ -13,10 +13,13 @@ from typing import Any
 
 from m3rec.agents.mope import ProfileOutcome, current_prompt_id, extract_profile, profile_key
 from m3rec.agents.notes import motivation_notes
+from m3rec.agents.profile_checks import RULES
 from m3rec.errors import EmptyHistoryError, LLMAuthError, LLMError, LLMUnavailableError
 from m3rec.llm.base import LLMBackend, Usage
 from m3rec.schemas import HistoryEntry, MotivationProfile, ProfileSource
 from m3rec.store import MotivationStore
+
+RULES_IN_FORCE = ",".join(RULES)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def profile_user(
             **context,
             "prompt_id": prompt_id,
             "rejected": ",".join(dict.fromkeys(rejected)),
+            "rules": RULES_IN_FORCE,
         }
         store.record_failure(key, user_id, str(exc), failure)
         raise ProfileFailure(str(exc), key=key, usage=usage) from exc
@@ -108,6 +112,7 @@ def save_profile(
         "seconds": round(usage.seconds, 3),
         "first_try_valid": outcome.first_try_valid,
         "rejected": ",".join(outcome.rejected),
+        "rules": RULES_IN_FORCE,  # which rules `rejected` could name
         **context,
     }
     store.put_profile(
