@@ -28,27 +28,12 @@ from m3rec.agents.reasons import draft_reasons
 from m3rec.agents.reorder import order_candidates
 from m3rec.data.histories import HistoryRule
 from m3rec.errors import StructuredOutputError
-from m3rec.llm.base import ChatMessage, Completion, LLMBackend
 from m3rec.llm.factory import build_backend
 from m3rec.llm.registry import MODELS
 from m3rec.settings import LLMSettings, Settings
 from tests.corpus import call_inputs
 from tests.hostile import hostile_dataset, hostile_users, order_inputs, reasons_batches
-
-
-class Keeping:
-    """Pass each request to MODEL and keep its raw reply."""
-
-    name = "keeping"
-
-    def __init__(self, model: LLMBackend) -> None:
-        self.model = model
-        self.raw: list[str] = []
-
-    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
-        completion = self.model.complete(messages, **kwargs)
-        self.raw.append(completion.text)
-        return completion
+from tests.replies import Keeping
 
 
 def asks(model: str) -> dict[str, Any]:

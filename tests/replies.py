@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from m3rec.llm.base import ChatMessage, Completion
+from m3rec.llm.base import ChatMessage, Completion, LLMBackend
 from m3rec.llm.replay import ReplayBackend
 from tests.conftest import FIXTURES
 
@@ -173,3 +173,18 @@ class RawReasons(LibraryBackend):
         self.reason_requests += 1
         self._replies = [self.raw.pop(0)] if self.raw else []
         return ReplayBackend.complete(self, messages, **kwargs)
+
+
+class Keeping:
+    """Pass each request to MODEL and keep its raw reply (for the recording scripts)."""
+
+    name = "keeping"
+
+    def __init__(self, model: LLMBackend) -> None:
+        self.model = model
+        self.raw: list[str] = []
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        completion = self.model.complete(messages, **kwargs)
+        self.raw.append(completion.text)
+        return completion

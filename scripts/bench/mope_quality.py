@@ -37,16 +37,9 @@ from m3rec.settings import Settings, StoreSettings
 from m3rec.store import open_store
 
 ECHO_COSINE = 0.6
-# The rules of profiles stored before each profile recorded its rules (`rules` in its metadata).
-FIRST_RULES = (
-    "copied_example",
-    "title_label",
-    "category_label",
-    "repeated_motivation",
-    "no_valid_evidence",
-    "cites_everything",
-    "empty_shift",
-)
+# The rules of profiles stored before each profile recorded its rules (`rules` in its metadata):
+# those before copied_item_text, the first rule added after.
+FIRST_RULES = RULES[: RULES.index("copied_item_text")]
 TOP_LEVELS = {"Beauty", "Sports & Outdoors"}  # every item's first category says nothing
 
 
