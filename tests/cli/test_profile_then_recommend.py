@@ -151,7 +151,8 @@ def test_the_cluster_config_file_runs_a_batch_at_its_concurrency_then_recommends
 ) -> None:
     """examples/cluster.toml as a user runs it, its two URLs pointed at servers on loopback."""
     config = Path(__file__).resolve().parents[2] / "examples" / "cluster.toml"
-    server = ChatReplayServer(AnyUserReplies(), delay_s=0.3)
+    # Each reply takes 2 s, so on loaded cores all 8 requests are still in flight together.
+    server = ChatReplayServer(AnyUserReplies(), delay_s=2.0)
     monkeypatch.setenv("M3REC_OPENAI__BASE_URL", server.base_url)
     monkeypatch.setenv("M3REC_STORE__URL", chroma_server.url)
     monkeypatch.setenv("M3REC_STORE__DATABASE", f"cluster_{tmp_path.name[-20:]}")
