@@ -20,27 +20,18 @@ from tests.replies import AnyUserReplies
 runner = CliRunner()
 
 
+def batch_args(base_url: str, store: Path, *extra: str) -> list[str]:
+    """`m3rec profile` of 4 test-stage users at cold_k 2 against BASE_URL into STORE, as JSON."""
+    return [
+        "profile", "--users", "4", "--stage", "test", "--cold-k", "2", "--backend", "openai",
+        "--base-url", base_url, "--store", str(store), *extra, "--json",
+    ]  # fmt: skip
+
+
 def test_cli_profile_json_summary_over_a_real_http_wire(tmp_path: Path) -> None:
     server = ChatReplayServer(AnyUserReplies())
     try:
-        args = [
-            "profile",
-            "--users",
-            "4",
-            "--stage",
-            "test",
-            "--cold-k",
-            "2",
-            "--backend",
-            "openai",
-            "--base-url",
-            server.base_url,
-            "--store",
-            str(tmp_path / "store"),
-            "--concurrency",
-            "3",
-            "--json",
-        ]
+        args = batch_args(server.base_url, tmp_path / "store", "--concurrency", "3")
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
@@ -212,22 +203,7 @@ def test_a_server_that_rate_limits_mid_batch_stops_it_and_keeps_what_finished(
 ) -> None:
     monkeypatch.setenv("M3REC_OPENAI__MAX_RETRIES", "1")
     server = ChatReplayServer(AnyUserReplies(), retry_after_s=0)
-    args = [
-        "profile",
-        "--users",
-        "4",
-        "--stage",
-        "test",
-        "--cold-k",
-        "2",
-        "--backend",
-        "openai",
-        "--base-url",
-        server.base_url,
-        "--store",
-        str(tmp_path / "store"),
-        "--json",
-    ]
+    args = batch_args(server.base_url, tmp_path / "store")
     try:
         server.errors = [200, 200] + [429] * 20  # two profiles, then the server turns us away
         result = runner.invoke(app, args)
