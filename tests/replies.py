@@ -188,3 +188,43 @@ class Keeping:
         completion = self.model.complete(messages, **kwargs)
         self.raw.append(completion.text)
         return completion
+
+
+@cache
+def chat_turns() -> dict[str, Any]:
+    """Return the registry models' recorded readings of chat messages
+    (scripts/record_chat_replies.py), keyed `model/name`, with their inputs."""
+    return json.loads((FIXTURES / "replies" / "chat_turns.json").read_text())
+
+
+class ChatTurns(RawReasons):
+    """Chat turn requests answered as MODEL read the same message when recorded (the request's
+    message must be one of the recording's); MOPE from the library; reasons by RAW."""
+
+    def __init__(self, model: str = "qwen2.5-1.5b", raw: Sequence[str] = ()) -> None:
+        super().__init__(raw)
+        recorded = chat_turns()
+        self.by_message = {
+            message: recorded[f"{model}/{name}"]["raw"]
+            for name, message in recorded["inputs"]["messages"].items()
+        }
+        self.turn_requests = 0
+
+    def complete(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        content = messages[-1].content
+        if "<<<MESSAGE" not in content:
+            return super().complete(messages, **kwargs)
+        said = content.split("<<<MESSAGE", 1)[1].rsplit("MESSAGE>>>", 1)[0].strip()
+        from m3rec import prompts
+        from m3rec.agents.turns import MESSAGE_CHARS
+
+        found = [
+            raw
+            for message, raw in self.by_message.items()
+            if prompts.data_text(message, MESSAGE_CHARS) == said
+        ]
+        if not found:
+            raise AssertionError(f"no reading recorded for the message {said!r}")
+        self.turn_requests += 1
+        self._replies = list(found[0])
+        return ReplayBackend.complete(self, messages, **kwargs)

@@ -1,9 +1,10 @@
-"""Assemble the recommendation graph: wiring only."""
+"""Assemble the recommendation graph and the conversation's graph: wiring only."""
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from m3rec.agents import chat
 from m3rec.agents.mar import (
     align,
     check_reasons,
@@ -57,4 +58,36 @@ def build_graph() -> StateGraph[RecState, Deps, RecInput, RecState]:
     builder.add_edge("explain", "check_reasons")
     builder.add_conditional_edges("check_reasons", route_after_check, ["explain", "respond"])
     builder.add_edge("respond", END)
+    return builder
+
+
+def build_chat_graph() -> StateGraph[chat.ChatState, chat.ChatDeps, chat.ChatInput, chat.ChatState]:
+    """Return the uncompiled conversation graph, one run per turn; callers compile it with a
+    checkpointer (the thread) and invoke it with `context=ChatDeps(...)`.
+
+    START -> read_turn -> (by intent) steer | exclude | restart -> rank; forget -> rank, or
+    ask when it names no motivation; rank (the list again), why, profile, ask, help -> END.
+    """
+    builder = StateGraph(chat.ChatState, context_schema=chat.ChatDeps, input_schema=chat.ChatInput)
+    for name, node in [
+        ("read_turn", chat.read_turn),
+        ("steer", chat.steer),
+        ("exclude", chat.exclude),
+        ("forget", chat.forget),
+        ("restart", chat.restart),
+        ("rank", chat.rank),
+        ("why", chat.why),
+        ("profile", chat.show_profile),
+        ("ask", chat.ask),
+        ("help", chat.show_help),
+    ]:
+        builder.add_node(name, node)
+    builder.add_edge(START, "read_turn")
+    routes = ["steer", "exclude", "forget", "restart", "rank", "why", "profile", "ask", "help"]
+    builder.add_conditional_edges("read_turn", chat.route_turn, routes)
+    for changed in ("steer", "exclude", "restart"):
+        builder.add_edge(changed, "rank")
+    builder.add_conditional_edges("forget", chat.route_after_change, ["rank", "ask"])
+    for answer in ("rank", "why", "profile", "ask", "help"):
+        builder.add_edge(answer, END)
     return builder

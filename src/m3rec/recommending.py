@@ -19,6 +19,7 @@ from m3rec.schemas import (
     MotivationProfile,
     ProfileSource,
     Reason,
+    Steering,
 )
 from m3rec.settings import Settings
 
@@ -99,9 +100,9 @@ class RecommendPipeline:
             mar=mar,
         )
         self.use_llm = use_llm
-        # No checkpointer: one recommendation is one run, and a saver would copy the state at
-        # every step.
-        self.graph = build_graph().compile()
+        # No checkpointer, not even a conversation's when a chat turn runs it: one
+        # recommendation is one run, and a saver would copy the state at every step.
+        self.graph = build_graph().compile(checkpointer=False)
 
     def recommend(
         self,
@@ -111,17 +112,24 @@ class RecommendPipeline:
         rule: HistoryRule | None = None,
         on_ranked: OnRanked | None = None,
         on_reason: OnReason | None = None,
+        steering: Steering | None = None,
     ) -> Recommendations:
         """Run USER_ID's N_ITEMS most recent items (the product rule) through the graph; an
         unknown user is a DataError. RULE, when given, cuts the history instead (a benchmark
         reads test-stage histories). ON_RANKED is called with the final ranking (after the
         LLM's re-ordering, when on) and the profile as soon as they are known, before any
-        reason is written; ON_REASON with each checked LLM reason as it streams in."""
-        state = self._state(user_id, rule or HistoryRule(n_items=n_items))
+        reason is written; ON_REASON with each checked LLM reason as it streams in. STEERING:
+        what a conversation said (motivations, exclusions, motivations to forget)."""
+        state = self._state(user_id, rule or HistoryRule(n_items=n_items), steering)
         return self._invoke(state, on_ranked, on_reason)
 
     def explain(
-        self, user_id: str, item_id: str, *, n_items: int = PRODUCT_ITEMS
+        self,
+        user_id: str,
+        item_id: str,
+        *,
+        n_items: int = PRODUCT_ITEMS,
+        steering: Steering | None = None,
     ) -> Recommendations:
         """Explain why ITEM_ID fits USER_ID, or where it stands if it does not; an unknown item,
         or one the user already has, is a DataError."""
@@ -130,7 +138,7 @@ class RecommendPipeline:
         dataset = self.dataset
         if item_id not in dataset.items:
             raise DataError(f"item '{item_id}' is not in {dataset.name}: check --item")
-        state = self._state(user_id, HistoryRule(n_items=n_items))
+        state = self._state(user_id, HistoryRule(n_items=n_items), steering)
         mar = self.deps.mar
         assert mar is not None
         seen = mar.scorer.seen_items(user_id, [h.item_id for h in state["history"]])
@@ -143,12 +151,15 @@ class RecommendPipeline:
         state["focus_item"] = item_id
         return self._invoke(state, None)
 
-    def _state(self, user_id: str, rule: HistoryRule) -> RecInput:
-        return {
+    def _state(self, user_id: str, rule: HistoryRule, steering: Steering | None = None) -> RecInput:
+        state: RecInput = {
             "user_id": user_id,
             "history": rule.history(self.dataset, user_id),
             "history_context": rule.context(self.dataset.name),
         }
+        if steering is not None:
+            state["steering"] = steering
+        return state
 
     def _invoke(
         self, state: RecInput, on_ranked: OnRanked | None, on_reason: OnReason | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -132,3 +132,55 @@ class FocusReport:
     top_score: float
     cosines: tuple[float, ...]
     nearest: tuple[str, ...]
+
+
+ChatIntent = Literal[
+    "more_like",
+    "different",
+    "exclude",
+    "purpose",
+    "why",
+    "why_not",
+    "profile",
+    "forget",
+    "restart",
+    "unclear",
+]
+CHAT_INTENTS: tuple[str, ...] = get_args(ChatIntent)
+CHAT_TEXT_MAX = 120  # the longest "text" a turn carries: a direction, a kind, a purpose
+
+
+class ChatNote(BaseModel):
+    """A motivation a person said in `m3rec chat` ("a present for my niece who paints"), dated,
+    with the thread it was said in and the item it was said of, if any."""
+
+    label: str
+    description: str
+    kind: str | None = None
+    item_id: str | None = None
+    created: datetime
+    thread: str = ""
+
+    def as_motivation(self) -> Motivation:
+        """Return the note as a motivation of the profile MAR ranks with (no history evidence:
+        it was said, not shown by the items)."""
+        day = self.created.date()
+        return Motivation(
+            label=self.label,
+            description=self.description,
+            evidence=[],
+            strength=1.0,
+            first_seen=day,
+            last_seen=day,
+            kind=self.kind,
+        )
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What a conversation adds to a ranking: the motivations said in it (oldest first), the
+    categories excluded from it, and the profile motivations it asked to forget (labels)."""
+
+    notes: tuple[ChatNote, ...] = ()
+    excluded: tuple[str, ...] = ()
+    forgotten: tuple[str, ...] = ()

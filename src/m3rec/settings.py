@@ -92,6 +92,10 @@ class PathSettings(_Section):
     cache_dir: Path = Field(
         default_factory=_cache_home, description="embedding cache (under embeddings/)"
     )
+    chat_db: Path = Field(
+        default_factory=lambda: _data_home() / "chat.sqlite",
+        description="the SQLite database `m3rec chat` keeps its threads in",
+    )
 
     @property
     def embeddings_dir(self) -> Path:
@@ -173,6 +177,7 @@ class MopeSettings(_Section):
 # "MAR in the harness": the pooled validation NDCG@10 of 53 Beauty users, cold_k 2, 3 seeds,
 # peaks at 0.3, within noise of 0); `recommend` and the harness's `m3rec` model start from it.
 ALIGN_WEIGHT = 0.3
+CHAT_WEIGHT = 1.0
 MAX_REORDER = 30  # the longest list one LLM call orders
 
 
@@ -184,6 +189,12 @@ class MarSettings(_Section):
         ge=0,
         description="weight of the best motivation-trait cosine added to MOTE's history score "
         "(choose it on validation users: scripts/bench/mote_notes.py --term align)",
+    )
+    chat_weight: float = Field(
+        CHAT_WEIGHT,
+        ge=0,
+        description="weight of the best cosine with a motivation said in `m3rec chat`; above "
+        "align_weight, so what a person asks for outweighs the motivations read from history",
     )
     reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
     reorder: bool = Field(

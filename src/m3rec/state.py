@@ -16,6 +16,7 @@ from m3rec.schemas import (
     ProfileSource,
     Reason,
     ReasonDraft,
+    Steering,
 )
 
 
@@ -30,6 +31,7 @@ class RecInput(TypedDict):
     history: list[HistoryEntry]
     history_context: NotRequired[dict[str, Any]]  # how the history was cut (HistoryRule.context)
     focus_item: NotRequired[str]  # explain this item (its rank and reason) instead of a top K
+    steering: NotRequired[Steering]  # what a conversation said (`m3rec chat`)
 
 
 class RecState(RecInput, total=False):
@@ -37,6 +39,7 @@ class RecState(RecInput, total=False):
 
     profile: MotivationProfile | None
     profile_source: ProfileSource
+    chat_from: int  # the profile's motivations from this index on were said in a conversation
     candidate_ids: list[str]  # what retrieve found, before alignment
     ranked: list[AlignedItem]  # align's top items, best first (re-ordered if the LLM may)
     drafts: list[ReasonDraft]  # the LLM's latest reasons, to be checked

@@ -53,6 +53,7 @@ def test_every_command_is_listed_with_a_whole_sentence() -> None:
         "evaluate",
         "recommend",
         "explain",
+        "chat",
     } | {
         "models",
         "profiles",

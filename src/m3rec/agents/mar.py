@@ -25,8 +25,9 @@ from m3rec.agents.reason_stream import ReasonStream
 from m3rec.agents.reasons import draft_reasons, motivation_labels
 from m3rec.agents.reorder import order_candidates
 from m3rec.agents.retrieval import retrieve_with_sources
+from m3rec.agents.steering import allowed
 from m3rec.data.types import Item
-from m3rec.encoders.alignment import MotivationSpace, aligned_scores
+from m3rec.encoders.alignment import Alignments, MotivationSpace, aligned_scores
 from m3rec.errors import LLMError, ModelError, Usage
 from m3rec.ranking.cooccurrence import CoConsumption
 from m3rec.schemas import (
@@ -83,9 +84,13 @@ def rank_candidates(
     history: Sequence[HistoryEntry],
     profile: MotivationProfile | None,
     candidates: list[str],
+    chat_from: int | None = None,
 ) -> list[AlignedItem]:
     """Return CANDIDATES best first: MOTE's history score plus `align_weight` times the cosine
-    of the motivation each serves best, with that motivation and its evidence kept."""
+    of the motivation each serves best, with that motivation and its evidence kept. The
+    profile's motivations from CHAT_FROM on were said in a conversation: each of their cosines
+    is weighed by `chat_weight` instead, and the item keeps the motivation of the largest
+    weighed cosine."""
     history_ids = [h.item_id for h in history]
     base = mar.scorer.history_scores(user_id, history_ids, candidates)
     notes = _notes(profile)
@@ -100,7 +105,11 @@ def rank_candidates(
     index = mar.scorer.index
     cand_idx = np.array([index[c] for c in candidates], dtype=np.int64)
     alignment = space.align(space.motivation_vectors(notes), cand_idx)
-    scores = aligned_scores(base, alignment.strength, mar.settings.align_weight)
+    if chat_from is not None and chat_from < len(notes):
+        alignment = weighed(alignment, chat_from, mar.settings)
+        scores = aligned_scores(base, alignment.strength, 1.0)
+    else:
+        scores = aligned_scores(base, alignment.strength, mar.settings.align_weight)
     order = np.argsort(-scores, kind="stable")
     in_history = set(history_ids)
     ranked = []
@@ -118,6 +127,16 @@ def rank_candidates(
             )
         )
     return ranked
+
+
+def weighed(alignment: Alignments, chat_from: int, settings: MarSettings) -> Alignments:
+    """Return ALIGNMENT with each motivation's cosines times its weight (`align_weight` before
+    CHAT_FROM, `chat_weight` from it on), each item's best motivation the largest of them."""
+    weights = np.full(len(alignment.cosines), settings.align_weight)
+    weights[chat_from:] = settings.chat_weight
+    weighted = alignment.cosines * weights[:, None]
+    best = weighted.argmax(axis=0)
+    return Alignments(alignment.cosines, best, weighted[best, np.arange(weighted.shape[1])])
 
 
 def _closest(mar: MarContext, evidence: list[str], item: str) -> tuple[str, ...]:
@@ -200,7 +219,11 @@ async def retrieve(state: RecState, runtime: Any) -> dict[str, Any]:
             n_cf=mar.settings.cf_candidates,
         ).candidates
 
-    return {"candidate_ids": await asyncio.to_thread(run), "steps": ["retrieve"]}
+    found = await asyncio.to_thread(run)
+    steering = state.get("steering")
+    if steering is not None:
+        found = allowed(mar.items, found, steering)
+    return {"candidate_ids": found, "steps": ["retrieve"]}
 
 
 async def align(state: RecState, runtime: Any) -> dict[str, Any]:
@@ -214,6 +237,7 @@ async def align(state: RecState, runtime: Any) -> dict[str, Any]:
         state["history"],
         state.get("profile"),
         state.get("candidate_ids", []),
+        state.get("chat_from"),
     )
     if focus := state.get("focus_item"):
         report = focus_report(mar, state["history"], state.get("profile"), ranked, focus)

@@ -14,8 +14,10 @@ from langgraph.runtime import Runtime
 
 from m3rec.agents.mar import MarContext
 from m3rec.agents.profiles import profile_user
+from m3rec.agents.steering import steer_profile
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.factory import LazyBackend
+from m3rec.schemas import MotivationProfile
 from m3rec.state import RecState
 from m3rec.store import MotivationStore
 
@@ -52,12 +54,22 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
         )
     except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on
         error = f"no profile ({exc})"
-        return {"profile": None, "errors": [error], "steps": ["extract_motivations"]}
+        steered = _steered(state, None)
+        return {**steered, "errors": [error], "steps": ["extract_motivations"]}
     return {
-        "profile": result.profile,
+        **_steered(state, result.profile),
         "profile_source": result.source,
         "steps": ["extract_motivations"],
     }
+
+
+def _steered(state: RecState, profile: MotivationProfile | None) -> dict[str, Any]:
+    """Return PROFILE as the ranking reads it: with what a conversation said, if any."""
+    steering = state.get("steering")
+    if steering is None:
+        return {"profile": profile}
+    steered, chat_from = steer_profile(profile, steering, state["user_id"])
+    return {"profile": steered, "chat_from": chat_from}
 
 
 async def load_user(state: RecState, runtime: Runtime[Deps]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from m3rec.agents.mope_drafts import KIND_WORDS
-from m3rec.schemas import Motivation, MotivationProfile
+from m3rec.schemas import ChatNote, Motivation, MotivationProfile
 from m3rec.store import MotivationStore, NoteRecord
 
 
@@ -18,6 +18,11 @@ def note_text(label: str, description: str, kind: str | None = None) -> str:
 def motivation_notes(profile: MotivationProfile) -> list[NoteRecord]:
     """Return a profile's motivations as the notes a store keeps, strongest first."""
     return [_note_record(m) for m in profile.motivations]
+
+
+def chat_note_records(notes: list[ChatNote]) -> list[NoteRecord]:
+    """Return notes said in a conversation as the notes a store keeps, worded like MOPE's."""
+    return [_note_record(note.as_motivation()) for note in notes]
 
 
 def _note_record(m: Motivation) -> NoteRecord:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from m3rec.cli import demo, doctor, evaluate, models, profile, profiles, recommend, train
+from m3rec.cli import chat, demo, doctor, evaluate, models, profile, profiles, recommend, train
 
 app = typer.Typer(
     name="m3rec",
@@ -50,6 +50,7 @@ app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("recommend")(recommend.recommend)
 app.command("explain")(recommend.explain)
+app.command("chat")(chat.chat)
 
 
 def main() -> None:

@@ -121,35 +121,45 @@ def recommend(
 Head = Callable[["list[AlignedItem]", "MotivationProfile | None"], None]
 
 
+class LiveAnswer:
+    """Shows an answer as it is made: HEAD is shown the ranking and profile as soon as they are
+    known, then each checked reason is printed under "Why" as it passes; `streamed` lists the
+    items whose reasons were printed."""
+
+    def __init__(self, dataset: Dataset, head: Head | None) -> None:
+        self.dataset, self.head = dataset, head
+        self.ranks: dict[str, int] = {}
+        self.streamed: list[str] = []
+
+    def on_ranked(self, ranked: list[AlignedItem], profile: MotivationProfile | None) -> None:
+        """Remember the ranks and show the head."""
+        self.ranks = {a.item_id: rank for rank, a in enumerate(ranked, 1)}
+        if self.head is not None:
+            self.head(ranked, profile)
+
+    def on_reason(self, reason: Reason) -> None:
+        """Print a checked reason of a ranked item."""
+        if self.head is not None and reason.item_id in self.ranks:
+            if not self.streamed:
+                console.print("[bold]Why[/bold]")
+            print_reason(self.dataset, self.ranks[reason.item_id], reason)
+            self.streamed.append(reason.item_id)
+
+
 def stream_answer(
     pipeline: RecommendPipeline, dataset: Dataset, user: str, items: int, head: Head | None
 ) -> tuple[Recommendations, list[str]]:
-    """Run PIPELINE for USER's ITEMS most recent items and close it. HEAD, when given, is shown
-    the ranking and profile as soon as they are known, and then each checked reason is printed
-    under "Why" as it passes; return the answer and the items whose reasons were printed."""
-    ranks: dict[str, int] = {}
-    streamed: list[str] = []
-
-    def on_ranked(ranked: list[AlignedItem], profile: MotivationProfile | None) -> None:
-        ranks.update({a.item_id: rank for rank, a in enumerate(ranked, 1)})
-        if head is not None:
-            head(ranked, profile)
-
-    def on_reason(reason: Reason) -> None:
-        if head is not None and reason.item_id in ranks:
-            if not streamed:
-                console.print("[bold]Why[/bold]")
-            print_reason(dataset, ranks[reason.item_id], reason)
-            streamed.append(reason.item_id)
-
+    """Run PIPELINE for USER's ITEMS most recent items and close it, shown live (`LiveAnswer`)
+    when HEAD is given; return the answer and the items whose reasons were printed."""
+    live = LiveAnswer(dataset, head)
     try:
         with spinner("reading the motivations, ranking, and writing the reasons"):
             answer = pipeline.recommend(
-                user, n_items=items, on_ranked=on_ranked, on_reason=on_reason
+                user, n_items=items, on_ranked=live.on_ranked, on_reason=live.on_reason
             )
     finally:
         pipeline.close()
-    return answer, streamed
+    return answer, live.streamed
 
 
 def print_rest(dataset: Dataset, answer: Recommendations, streamed: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Stores for motivation profiles, motivation notes and item traits, behind one protocol."""
 
-from m3rec.store.base import MotivationStore, NoteRecord, StoredNote, StoredProfile
+from m3rec.store.base import MotivationStore, NoteRecord, StoredNote, StoredProfile, chat_key
 from m3rec.store.chroma import ChromaStore, memory_store, open_store
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "NoteRecord",
     "StoredNote",
     "StoredProfile",
+    "chat_key",
     "memory_store",
     "open_store",
 ]

@@ -49,6 +49,12 @@ class StoredNote(NoteRecord):
     profile_key: str = ""
     rank: int = 0
     distance: float | None = None  # set by a similarity search
+    source: str = "mope"  # "chat": said in a conversation (profile_key is chat_key(thread))
+
+
+def chat_key(thread: str) -> str:
+    """Return the key the notes said in THREAD are stored under, beside the profiles' keys."""
+    return f"chat:{thread}"
 
 
 class MotivationStore(Protocol):
@@ -95,6 +101,14 @@ class MotivationStore(Protocol):
 
     def list_failures(self) -> list[dict[str, Any]]:
         """Return every recorded failure: key, user_id, error and its context."""
+        ...
+
+    def put_chat_notes(self, user_id: str, thread: str, notes: list[NoteRecord]) -> None:
+        """Replace the notes USER_ID said in conversation THREAD with NOTES (source chat)."""
+        ...
+
+    def chat_notes(self, user_id: str) -> list[StoredNote]:
+        """Return every note USER_ID said in any conversation, oldest first."""
         ...
 
     def search_notes(self, text: str, k: int = 5, user_id: str | None = None) -> list[StoredNote]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from m3rec.errors import CacheDirError, StoreUnavailableError
 from m3rec.settings import StoreSettings
-from m3rec.store.base import Collection, NoteRecord, StoredNote, StoredProfile
+from m3rec.store.base import Collection, NoteRecord, StoredNote, StoredProfile, chat_key
 
 logger = logging.getLogger(__name__)
 
@@ -121,25 +121,7 @@ class ChromaStore:
         created = meta.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds")
         record = {**_scalars(meta), "user_id": user_id, "created_at": str(created)}
         record["profile_json"] = json.dumps(profile, default=str)
-        self._notes.delete(where={"profile_key": key})
-        if notes:
-            self._notes.upsert(
-                ids=[f"{key}:{i}" for i in range(len(notes))],
-                documents=[note.text for note in notes],
-                metadatas=[
-                    {
-                        "user_id": user_id,
-                        "profile_key": key,
-                        "rank": i,
-                        "label": note.label,
-                        "strength": float(note.strength),
-                        "evidence": ",".join(note.evidence),
-                        "first_seen": note.first_seen,
-                        "last_seen": note.last_seen,
-                    }
-                    for i, note in enumerate(notes)
-                ],
-            )
+        self._replace_notes(user_id, key, notes, source=None)
         self._profiles.upsert(ids=[key], documents=[summary or "(no summary)"], metadatas=[record])
         self._failures.delete(ids=[key])
 
@@ -166,6 +148,50 @@ class ChromaStore:
             {**meta, "key": key, "error": error}
             for key, error, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
+
+    def put_chat_notes(self, user_id: str, thread: str, notes: list[NoteRecord]) -> None:
+        """Replace the notes USER_ID said in conversation THREAD with NOTES (source chat)."""
+        self._replace_notes(user_id, chat_key(thread), notes, source="chat")
+
+    def _replace_notes(
+        self, user_id: str, key: str, notes: list[NoteRecord], *, source: str | None
+    ) -> None:
+        """Replace the notes stored under KEY with NOTES (a profile's notes carry no source:
+        they are MOPE's)."""
+        self._notes.delete(where={"profile_key": key})
+        if not notes:
+            return
+        marked = {"source": source} if source else {}
+        self._notes.upsert(
+            ids=[f"{key}:{i}" for i in range(len(notes))],
+            documents=[note.text for note in notes],
+            metadatas=[
+                {
+                    "user_id": user_id,
+                    "profile_key": key,
+                    **marked,
+                    "rank": i,
+                    "label": note.label,
+                    "strength": float(note.strength),
+                    "evidence": ",".join(note.evidence),
+                    "first_seen": note.first_seen,
+                    "last_seen": note.last_seen,
+                }
+                for i, note in enumerate(notes)
+            ],
+        )
+
+    def chat_notes(self, user_id: str) -> list[StoredNote]:
+        """Return every note USER_ID said in any conversation, oldest first."""
+        found = self._notes.get(
+            where={"$and": [{"user_id": user_id}, {"source": "chat"}]},
+            include=["documents", "metadatas"],
+        )
+        notes = [
+            _note(doc, meta, None)
+            for doc, meta in zip(found["documents"], found["metadatas"], strict=True)
+        ]
+        return sorted(notes, key=lambda n: (n.first_seen, n.profile_key, n.rank))
 
     def search_notes(self, text: str, k: int = 5, user_id: str | None = None) -> list[StoredNote]:
         """Return the K motivation notes nearest in meaning to TEXT, optionally of one user.
@@ -376,6 +402,7 @@ def _note(text: str, meta: Any, distance: float | None) -> StoredNote:
         first_seen=str(meta.get("first_seen", "")),
         last_seen=str(meta.get("last_seen", "")),
         distance=distance,
+        source=str(meta.get("source", "mope")),
     )
 
 

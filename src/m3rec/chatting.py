@@ -1,0 +1,205 @@
+"""A conversation with one user over one dataset: each message runs the conversation's graph
+on the thread LangGraph's SQLite checkpointer keeps, and the lists come from the recommend
+pipeline steered by what the thread has said."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from m3rec.data import Dataset
+from m3rec.data.errors import DataError
+from m3rec.data.histories import PRODUCT_ITEMS, HistoryRule
+from m3rec.errors import Usage
+from m3rec.schemas import ChatNote, MotivationProfile, Steering
+from m3rec.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from m3rec.agents.chat import ChatAnswer, ChatState
+    from m3rec.recommending import OnRanked, OnReason, Recommendations
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """A saved conversation: its id, whose it is, how many turns it has and when the last was."""
+
+    thread: str
+    user_id: str
+    dataset: str
+    turns: int
+    last: str
+
+
+def new_thread_id(user_id: str, now: datetime | None = None) -> str:
+    """Return a fresh thread id for USER_ID: the user and the time, to the second."""
+    moment = now or datetime.now(UTC)
+    return f"{user_id}-{moment.strftime('%Y%m%d-%H%M%S')}"
+
+
+def open_saver(path: Path) -> SqliteSaver:
+    """Return LangGraph's SQLite checkpointer on the database at PATH (made if missing)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+        saver = SqliteSaver(connection)
+        saver.setup()
+    except sqlite3.Error as exc:
+        raise DataError(f"cannot open the chat database ({exc})", path=str(path)) from None
+    return saver
+
+
+def list_threads(path: Path) -> list[ThreadInfo]:
+    """Return every thread saved in the chat database at PATH, the latest turn first."""
+    if not path.exists():
+        return []
+    saver = open_saver(path)
+    newest: dict[str, ThreadInfo] = {}
+    try:
+        for saved in saver.list(None):
+            thread = str(saved.config["configurable"]["thread_id"])
+            if thread in newest:
+                continue  # newest checkpoint first
+            values = saved.checkpoint.get("channel_values", {})
+            log = values.get("log") or []
+            newest[thread] = ThreadInfo(
+                thread,
+                str(values.get("user_id", "")),
+                str(values.get("dataset", "")),
+                len(log),
+                str(log[-1]["at"]) if log else "",
+            )
+    finally:
+        saver.conn.close()
+    return sorted(newest.values(), key=lambda t: t.last, reverse=True)
+
+
+class ChatSession:
+    """One user's conversation on one thread: `turn(message)` answers, and the thread (what it
+    said, what it shows, every completed turn) is saved after each."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dataset: Dataset,
+        checkpoint: Path,
+        user_id: str,
+        *,
+        thread: str | None = None,
+        top_k: int = 10,
+        use_llm: bool = True,
+        store_flag: str | None = None,
+        n_items: int = PRODUCT_ITEMS,
+    ) -> None:
+        from m3rec.agents.turns import Catalogue
+        from m3rec.graph import build_chat_graph
+        from m3rec.recommending import RecommendPipeline
+
+        if not dataset.histories.get(user_id):
+            raise DataError(f"user '{user_id}' has no history in {dataset.name}: check --user")
+        self.settings, self.dataset, self.user_id = settings, dataset, user_id
+        self.n_items = n_items
+        self.thread = thread or new_thread_id(user_id)
+        self.saver = open_saver(settings.paths.chat_db)
+        self.graph = build_chat_graph().compile(checkpointer=self.saver)
+        self._check_owner()
+        self.pipeline = RecommendPipeline(
+            settings, dataset, checkpoint, top_k=top_k, use_llm=use_llm, store_flag=store_flag
+        )
+        self.catalogue = Catalogue(dataset.items)
+        self.use_llm = use_llm
+        self.on_ranked: OnRanked | None = None
+        self.on_reason: OnReason | None = None
+        self.usage = Usage()
+
+    @property
+    def config(self) -> RunnableConfig:
+        """Return the graph config that names this thread."""
+        return {"configurable": {"thread_id": self.thread}}
+
+    def state(self) -> ChatState:
+        """Return what the thread holds now (empty for a new thread)."""
+        return self.graph.get_state(self.config).values  # type: ignore[return-value]
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the thread had turns before this session."""
+        return bool(self.state().get("log"))
+
+    def turn(self, message: str) -> list[ChatAnswer]:
+        """Answer MESSAGE; the thread is saved once the turn is complete."""
+        from m3rec.agents.chat import ChatDeps, ChatInput
+
+        deps = ChatDeps(
+            user_id=self.user_id,
+            dataset=self.dataset.name,
+            thread=self.thread,
+            catalogue=self.catalogue,
+            recommend=self._recommend,
+            explain=self._explain,
+            profile=self.stored_profile,
+            save_notes=self._save_notes,
+            llm=self.pipeline.deps.llm if self.use_llm else None,
+        )
+        self.graph.invoke(ChatInput(message=message), self.config, context=deps)
+        for spent in deps.usage:
+            self.usage.include(spent)
+        return deps.answers
+
+    def steering(self) -> Steering:
+        """Return what the thread has said so far."""
+        from m3rec.agents.chat import steering_of
+
+        return steering_of(self.state())
+
+    def stored_profile(self) -> MotivationProfile | None:
+        """Return the profile the store holds for the user's history (no LLM is called)."""
+        from m3rec.agents.mope import current_prompt_id, profile_key
+
+        deps = self.pipeline.deps
+        history = HistoryRule(n_items=self.n_items).history(self.dataset, self.user_id)
+        prompt_id = deps.prompt_id or current_prompt_id()
+        stored = deps.store.get_profile(
+            profile_key(self.user_id, history, prompt_id, deps.model_id)
+        )
+        if stored is None:
+            return None
+        return MotivationProfile.model_validate_json(stored.profile_json)
+
+    def close(self) -> None:
+        """Close the LLM and the chat database."""
+        self.pipeline.close()
+        self.saver.conn.close()
+
+    def _save_notes(self, notes: list[ChatNote]) -> None:
+        from m3rec.agents.notes import chat_note_records
+
+        self.pipeline.deps.store.put_chat_notes(self.user_id, self.thread, chat_note_records(notes))
+
+    def _recommend(self, steering: Steering) -> Recommendations:
+        return self.pipeline.recommend(
+            self.user_id,
+            n_items=self.n_items,
+            on_ranked=self.on_ranked,
+            on_reason=self.on_reason,
+            steering=steering,
+        )
+
+    def _explain(self, item_id: str, steering: Steering) -> Recommendations:
+        return self.pipeline.explain(self.user_id, item_id, n_items=self.n_items, steering=steering)
+
+    def _check_owner(self) -> None:
+        values = self.state()
+        owner, data = values.get("user_id"), values.get("dataset")
+        if owner is not None and (owner != self.user_id or data != self.dataset.name):
+            raise DataError(
+                f"thread '{self.thread}' is user {owner}'s on {data}: give --user {owner} and "
+                "that --data, or another --thread"
+            )

@@ -1,0 +1,294 @@
+"""`m3rec chat`: talk to the recommender; what you say changes the list, and every thread is
+kept to resume."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from m3rec.cli.build import checkpoint_for
+from m3rec.cli.errors import fail, reports_errors
+from m3rec.cli.options import (
+    DataOpt,
+    FormatOpt,
+    JsonOpt,
+    load_data,
+    store_flag,
+    with_llm_settings,
+)
+from m3rec.cli.recommend import (
+    CheckpointOpt,
+    ItemsOpt,
+    LiveAnswer,
+    NoLlmOpt,
+    explanation_json,
+    print_rest,
+    recommendations_json,
+)
+from m3rec.cli.render import (
+    console,
+    item_titles,
+    print_explanation,
+    print_json,
+    print_profile,
+    print_ranked,
+    spinner,
+)
+from m3rec.data.histories import PRODUCT_ITEMS
+from m3rec.settings import Settings
+
+if TYPE_CHECKING:
+    from m3rec.agents.chat import ChatAnswer
+    from m3rec.chatting import ChatSession
+    from m3rec.data import Dataset
+
+QUIT = {"/quit", "/exit", "/q"}
+
+
+@reports_errors
+@with_llm_settings
+def chat(
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="The person to talk as: their history starts the profile."),
+    ] = None,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread",
+            help="Resume this conversation (its notes, exclusions and turns). Default: a new "
+            "thread, named USER-DATE-TIME.",
+        ),
+    ] = None,
+    threads: Annotated[
+        bool, typer.Option("--threads", help="List the saved conversations and exit.")
+    ] = False,
+    say: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--say",
+            help="Say this instead of typing (repeat for several turns), then leave: for "
+            "scripts; with --json each turn's answer is a JSON line.",
+        ),
+    ] = None,
+    checkpoint: CheckpointOpt = None,
+    data: DataOpt = None,
+    data_format: FormatOpt = "auto",
+    items: ItemsOpt = PRODUCT_ITEMS,
+    k: Annotated[
+        int, typer.Option("--k", "--top", min=1, max=50, help="How many items each list shows.")
+    ] = 5,
+    no_llm: NoLlmOpt = False,
+    store: Path | None = None,
+    *,
+    settings: Settings,
+    as_json: JsonOpt = False,
+) -> None:
+    """Talk to the recommender in the terminal.
+
+    It opens with your list and why each item fits. Then say what you want, in words or with a
+    command (/help lists them): "more like the second one", "no horror", "a gift for my
+    sister who loves jazz", "why the first one?", "show my profile", "forget the 1980s".
+    A steer or a purpose becomes a dated motivation note that outweighs the ones read from your
+    history; an exclusion holds for the rest of the thread. Threads are kept in paths.chat_db
+    (SQLite): --thread resumes one, --threads lists them. Ctrl-C cancels a turn at the prompt,
+    Ctrl-D or /quit leaves.
+    """
+    from m3rec.chatting import ChatSession, list_threads
+
+    if threads:
+        _print_threads(list_threads(settings.paths.chat_db), as_json)
+        return
+    if user is None:
+        fail("give --user ID: the person whose history the conversation starts from")
+    dataset = load_data(data, data_format)
+    checkpoint = checkpoint_for(settings, dataset, checkpoint)
+    with spinner("loading MOTE and the catalogue"):
+        session = ChatSession(
+            settings,
+            dataset,
+            checkpoint,
+            user,
+            thread=thread,
+            top_k=k,
+            use_llm=not no_llm,
+            store_flag=store_flag(store),
+            n_items=items,
+        )
+    try:
+        if say is not None:
+            _scripted(session, dataset, say, as_json)
+        else:
+            _interactive(session, dataset)
+    finally:
+        session.close()
+
+
+def _scripted(session: ChatSession, dataset: Dataset, said: list[str], as_json: bool) -> None:
+    view = TurnView(session, dataset, quiet=as_json)
+    if not as_json:
+        view.opening()
+    for message in ["/list", *said]:
+        if message.strip() in QUIT:
+            break
+        answers = view.turn(message)
+        if as_json:
+            typer.echo(json.dumps(turn_json(session, dataset, message, answers), default=str))
+
+
+def _interactive(session: ChatSession, dataset: Dataset) -> None:
+    import readline  # noqa: F401  (line editing and history for input())
+
+    view = TurnView(session, dataset)
+    view.opening()
+    view.turn("/list")
+    while True:
+        try:
+            message = input("you> ")
+        except EOFError:
+            console.print()
+            break
+        except KeyboardInterrupt:
+            console.print()
+            continue
+        if message.strip() in QUIT:
+            break
+        if not message.strip():
+            continue
+        try:
+            view.turn(message)
+        except KeyboardInterrupt:
+            console.print("[yellow]turn cancelled[/yellow]; the thread keeps what was done")
+    console.print(
+        f"[dim]thread {escape(session.thread)} kept: m3rec chat --user "
+        f"{escape(session.user_id)} --thread {escape(session.thread)}[/dim]",
+        highlight=False,
+    )
+
+
+class TurnView:
+    """Shows a turn as it happens: the new list as soon as it is ranked, each checked reason as
+    it is written, then the rest of the answer."""
+
+    def __init__(self, session: ChatSession, dataset: Dataset, *, quiet: bool = False) -> None:
+        self.session, self.dataset, self.quiet = session, dataset, quiet
+        self.live = LiveAnswer(dataset, None)
+
+    def opening(self) -> None:
+        """Say which thread this is, and show a resumed thread's earlier turns."""
+        session = self.session
+        log = session.state().get("log", [])
+        console.print(
+            f"[bold]m3rec chat[/bold] · user {escape(session.user_id)} on "
+            f"{escape(self.dataset.name)} · thread {escape(session.thread)}"
+            f"{' (resumed)' if log else ''} · /help lists the commands, Ctrl-D leaves",
+            highlight=False,
+        )
+        for entry in log:
+            console.print(
+                f"[dim]{escape(entry['at'])}  you: {escape(entry['message'])}  "
+                f"({escape(entry['intent'])})[/dim]",
+                highlight=False,
+            )
+
+    def turn(self, message: str) -> list[ChatAnswer]:
+        """Run one turn and show its answers (unless quiet); return them."""
+        head = None if self.quiet else partial(print_ranked, self.dataset)
+        self.live = LiveAnswer(self.dataset, head)
+        self.session.on_ranked, self.session.on_reason = self.live.on_ranked, self.live.on_reason
+        with spinner("thinking"):
+            answers = self.session.turn(message)
+        if not self.quiet:
+            for answer in answers:
+                self._show(answer)
+        return answers
+
+    def _show(self, answer: ChatAnswer) -> None:
+        result = answer.result
+        if answer.kind == "list":
+            print_rest(self.dataset, result, self.live.streamed)
+            self._steering_line()
+        elif answer.kind == "why":
+            print_explanation(explanation_json(self.dataset, result))
+        elif answer.kind == "profile":
+            self._profile()
+        elif answer.kind == "help":
+            console.print(escape(answer.text), highlight=False)
+        else:
+            console.print(f"[cyan]{escape(answer.text)}[/cyan]", highlight=False)
+
+    def _steering_line(self) -> None:
+        steering = self.session.steering()
+        said = [n.label for n in steering.notes]
+        if said:
+            console.print(f"[dim]asked for: {escape('; '.join(said))}[/dim]", highlight=False)
+        if steering.excluded:
+            console.print(
+                f"[dim]excluded: {escape(', '.join(steering.excluded))}[/dim]", highlight=False
+            )
+
+    def _profile(self) -> None:
+        session, steering = self.session, self.session.steering()
+        profile = session.stored_profile()
+        forgotten = {label.casefold() for label in steering.forgotten}
+        if profile is not None:
+            kept = [m for m in profile.motivations if m.label.casefold() not in forgotten]
+            console.print(f"[bold]From your history[/bold] (MOPE, by {escape(profile.model)})")
+            shown = profile.model_copy(update={"motivations": kept})
+            print_profile(shown, item_titles(self.dataset))
+        else:
+            console.print("No profile from your history is stored yet.")
+        if steering.forgotten:
+            console.print(f"[dim]forgotten: {escape('; '.join(steering.forgotten))}[/dim]")
+        if steering.notes:
+            console.print("[bold]Said in this thread[/bold] (source: chat)")
+            for note in steering.notes:
+                console.print(
+                    f"  {note.created.date()}  {escape(note.label)}: {escape(note.description)}",
+                    highlight=False,
+                )
+
+
+def turn_json(
+    session: ChatSession, dataset: Dataset, message: str, answers: list[ChatAnswer]
+) -> dict[str, Any]:
+    """Return one turn as `chat --say ... --json` prints it."""
+    steering = session.steering()
+    state = session.state()
+    shown: list[dict[str, Any]] = []
+    for answer in answers:
+        if answer.kind == "list":
+            shown.append({"kind": "list", **recommendations_json(dataset, answer.result)})
+        elif answer.kind == "why":
+            shown.append({"kind": "why", **explanation_json(dataset, answer.result)})
+        else:
+            shown.append({"kind": answer.kind, "text": answer.text})
+    return {
+        "thread": session.thread,
+        "message": message,
+        "turn": state.get("turn", {}),
+        "notes": [n.model_dump(mode="json") for n in steering.notes],
+        "excluded": list(steering.excluded),
+        "forgotten": list(steering.forgotten),
+        "answers": shown,
+    }
+
+
+def _print_threads(found: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json([t.__dict__ for t in found])
+        return
+    if not found:
+        console.print("no saved conversations yet: start one with m3rec chat --user ID")
+        return
+    from rich.table import Table
+
+    table = Table("thread", "user", "dataset", "turns", "last turn")
+    for t in found:
+        table.add_row(t.thread, t.user_id, t.dataset, str(t.turns), t.last)
+    console.print(table)

@@ -1,0 +1,166 @@
+"""The conversation through its graph: a real MOTE checkpoint on the MovieLens slice, a real
+in-memory Chroma store, LangGraph's real SQLite checkpointer, the person's profile replayed from
+the default model's library and each message read as that model read it when recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from m3rec.chatting import ChatSession, list_threads
+from m3rec.data import load_dataset
+from m3rec.data.errors import DataError
+from m3rec.encoders.pipeline import train_mote
+from m3rec.errors import LLMUnavailableError
+from m3rec.llm.factory import LazyBackend
+from m3rec.settings import MarSettings, PathSettings, Settings, StoreSettings
+from tests.replies import ChatTurns, chat_turns
+
+SLICE = Path(__file__).resolve().parent / "fixtures" / "data" / "ml-latest-slice"
+MESSAGES = chat_turns()["inputs"]["messages"]
+USER, N_ITEMS = "4", 20  # the slice's library profiles read 20 items
+
+
+@pytest.fixture(scope="module")
+def dataset():  # type: ignore[no-untyped-def]
+    return load_dataset(SLICE)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(dataset, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("mote") / "mote.pt"
+    train_mote(dataset, path, overrides={"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1})
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        store=StoreSettings(kind="memory"),
+        paths=PathSettings(chat_db=tmp_path / "chat.sqlite"),
+        mar=MarSettings(reasons=0),  # template reasons: these tests are about the turns
+    )
+
+
+def session(settings, dataset, checkpoint, backend=None, thread="t", user=USER):  # type: ignore[no-untyped-def]
+    chat = ChatSession(settings, dataset, checkpoint, user, thread=thread, top_k=8, n_items=N_ITEMS)
+    chat.pipeline.deps.llm = LazyBackend(lambda: backend or ChatTurns())
+    return chat
+
+
+def listed(answers) -> list[str]:  # type: ignore[no-untyped-def]
+    (answer,) = [a for a in answers if a.kind == "list"]
+    return [a.item_id for a in answer.result.ranked]
+
+
+def test_a_no_x_turn_removes_every_x_item_and_the_exclusion_holds(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    before = listed(chat.turn("/list"))
+    assert any("Children" in dataset.items[i].category_names() for i in before)
+    after = listed(chat.turn(MESSAGES["no-kids"]))  # the default model reads it as exclude
+    assert after and not any("Children" in dataset.items[i].category_names() for i in after)
+    later = listed(chat.turn("/more 1"))
+    assert not any("Children" in dataset.items[i].category_names() for i in later)
+    assert chat.steering().excluded == ("Children",)
+    chat.close()
+
+
+def test_a_more_like_turn_adds_a_dated_chat_note_to_the_profile_and_the_store(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    shown = listed(chat.turn("/list"))
+    answers = chat.turn(MESSAGES["more-like-second"])
+    (note,) = chat.steering().notes
+    assert note.item_id == shown[1] and note.thread == "t" and note.created.date()
+    (answer,) = answers
+    profile = answer.result.profile
+    assert profile.motivations[-1].label == note.label  # after the library's motivations
+    assert len(profile.motivations) > 1
+    served = [a.motivation for a in answer.result.ranked]
+    assert served.count(len(profile.motivations) - 1) >= len(served) // 2  # it outweighs
+    assert shown[1] not in listed(answers)  # the item named was shown already
+    (stored,) = chat.pipeline.deps.store.chat_notes(USER)
+    assert stored.source == "chat" and stored.label == note.label
+    chat.close()
+
+
+def test_a_profile_turn_changes_nothing(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+    chat.turn("/no horror")
+    before = {k: v for k, v in chat.state().items() if k not in ("log", "turn", "message")}
+    (answer,) = chat.turn(MESSAGES["profile"])
+    assert answer.kind == "profile"
+    after = {k: v for k, v in chat.state().items() if k not in ("log", "turn", "message")}
+    assert after == before
+    chat.close()
+
+
+def test_a_message_the_model_misreads_becomes_a_question_and_changes_nothing(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+    for name in ("gift", "gibberish", "inject-everyone", "inject-system"):
+        (answer,) = chat.turn(MESSAGES[name])
+        assert answer.kind == "question" and answer.text
+    assert chat.steering().notes == () and chat.steering().excluded == ()
+    chat.close()
+
+
+def test_a_resumed_thread_has_every_turn_and_what_it_said(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+    chat.turn("/no horror")
+    chat.turn(MESSAGES["more-like-second"])
+    steering, log = chat.steering(), chat.state()["log"]
+    chat.close()
+    again = session(settings, dataset, checkpoint)
+    assert again.resumed and again.steering() == steering
+    assert [e["message"] for e in again.state()["log"]] == [e["message"] for e in log]
+    assert len(log) == 3
+    (info,) = list_threads(settings.paths.chat_db)
+    assert (info.thread, info.user_id, info.turns) == ("t", USER, 3)
+    again.close()
+
+
+def test_a_thread_is_resumed_only_by_its_own_user(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+    chat.close()
+    other = next(u for u in dataset.histories if u != USER)
+    with pytest.raises(DataError, match="is user 4's"):
+        session(settings, dataset, checkpoint, user=other)
+
+
+def test_restart_and_forget_drop_what_the_thread_said(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+    chat.turn("/more 2")
+    label = chat.steering().notes[0].label
+    chat.turn(f"/forget {label}")
+    assert chat.steering().notes == () and chat.pipeline.deps.store.chat_notes(USER) == []
+    chat.turn("/no horror")
+    chat.turn(MESSAGES["restart"])  # read by the default model
+    assert chat.steering().excluded == ()
+    chat.close()
+
+
+def test_an_llm_that_is_down_gets_one_clear_answer_and_the_session_survives(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/list")
+
+    def down():  # type: ignore[no-untyped-def]
+        raise LLMUnavailableError("no LLM server answers at http://127.0.0.1:9/v1")
+
+    chat.pipeline.deps.llm = LazyBackend(down)
+    (answer,) = chat.turn(MESSAGES["no-horror"])
+    assert answer.kind == "question" and "no LLM server answers" in answer.text
+    assert listed(chat.turn("/no horror"))  # commands still work
+    chat.close()
