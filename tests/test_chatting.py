@@ -164,3 +164,15 @@ def test_an_llm_that_is_down_gets_one_clear_answer_and_the_session_survives(
     assert answer.kind == "question" and "no LLM server answers" in answer.text
     assert listed(chat.turn("/no horror"))  # commands still work
     chat.close()
+
+
+def test_why_ranks_an_item_among_what_the_thread_lets_through(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, checkpoint)
+    chat.turn("/no comedy")
+    shown = listed(chat.turn("/more 1"))
+    (answer,) = chat.turn(MESSAGES["why-first"])  # read by the default model as /why 1
+    assert answer.kind == "why" and answer.result.focus.item_id == shown[0]
+    assert answer.result.focus.rank == 1  # not behind an excluded item or the one named
+    chat.close()

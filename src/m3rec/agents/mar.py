@@ -201,9 +201,13 @@ async def retrieve(state: RecState, runtime: Any) -> dict[str, Any]:
     deps, mar = runtime.context, _mar(runtime)
     history = [h.item_id for h in state["history"]]
     notes = _notes(state.get("profile"))
-    if state.get("focus_item"):
+    steering = state.get("steering")
+    if focus := state.get("focus_item"):
         seen = mar.scorer.seen_items(state["user_id"], history)
         every = [i for i in mar.scorer.item_ids if i not in seen]
+        if steering is not None:  # ranked among what the conversation lets through
+            kept = set(allowed(mar.items, every, steering))
+            every = [i for i in every if i == focus or i in kept]
         return {"candidate_ids": every, "steps": ["retrieve"]}
 
     def run() -> list[str]:
@@ -220,7 +224,6 @@ async def retrieve(state: RecState, runtime: Any) -> dict[str, Any]:
         ).candidates
 
     found = await asyncio.to_thread(run)
-    steering = state.get("steering")
     if steering is not None:
         found = allowed(mar.items, found, steering)
     return {"candidate_ids": found, "steps": ["retrieve"]}

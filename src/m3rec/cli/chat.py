@@ -4,6 +4,7 @@ kept to resume."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -178,6 +179,7 @@ class TurnView:
     def __init__(self, session: ChatSession, dataset: Dataset, *, quiet: bool = False) -> None:
         self.session, self.dataset, self.quiet = session, dataset, quiet
         self.live = LiveAnswer(dataset, None)
+        self.warned: set[str] = set()  # a warning is said once a session, not every turn
 
     def opening(self) -> None:
         """Say which thread this is, and show a resumed thread's earlier turns."""
@@ -211,7 +213,9 @@ class TurnView:
     def _show(self, answer: ChatAnswer) -> None:
         result = answer.result
         if answer.kind == "list":
-            print_rest(self.dataset, result, self.live.streamed)
+            new = [e for e in result.errors if e not in self.warned]
+            self.warned.update(new)
+            print_rest(self.dataset, replace(result, errors=new), self.live.streamed)
             self._steering_line()
         elif answer.kind == "why":
             print_explanation(explanation_json(self.dataset, result))
