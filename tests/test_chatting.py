@@ -14,6 +14,7 @@ from m3rec.data.errors import DataError
 from m3rec.encoders.pipeline import train_mote
 from m3rec.errors import LLMUnavailableError
 from m3rec.llm.factory import LazyBackend
+from m3rec.llm.replay import ReplayBackend
 from m3rec.settings import MarSettings, PathSettings, Settings, StoreSettings
 from tests.replies import ChatTurns, chat_turns
 
@@ -175,4 +176,19 @@ def test_why_ranks_an_item_among_what_the_thread_lets_through(
     (answer,) = chat.turn(MESSAGES["why-first"])  # read by the default model as /why 1
     assert answer.kind == "why" and answer.result.focus.item_id == shown[0]
     assert answer.result.focus.rank == 1  # not behind an excluded item or the one named
+    chat.close()
+
+
+def test_a_profile_the_llm_failed_is_not_asked_for_again_on_every_turn(
+    settings, dataset, checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    garbage = "I cannot write that profile, sorry."
+    backend = ReplayBackend([garbage] * 4)
+    chat = session(settings, dataset, checkpoint, backend=backend)
+    first = chat.turn("/list")
+    chat.turn("/no horror")
+    (answer,) = chat.turn("/more 1")
+    assert len(backend.requests) == 2  # the first reply and its repair, once a session
+    assert "not asked again this session" in answer.result.errors[0]
+    assert listed(first)
     chat.close()

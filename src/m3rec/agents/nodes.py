@@ -7,7 +7,7 @@ a closure; blocking work (Chroma, the LLM, torch) runs off the event loop.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -31,6 +31,7 @@ class Deps:
     llm: LazyBackend
     prompt_id: str | None = None  # MOPE's prompt; None: the newest
     mar: MarContext | None = None  # MAR: retrieve, align, explain (the recommend pipeline)
+    failed_profiles: dict[str, str] = field(default_factory=dict)  # key: error, this process
 
     def close(self) -> None:
         """Close the LLM backend if a node built it."""
@@ -51,6 +52,7 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
             model_id=deps.model_id,
             context=context,
             prompt_id=deps.prompt_id,
+            failed=deps.failed_profiles,
         )
     except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on
         error = f"no profile ({exc})"

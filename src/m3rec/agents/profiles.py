@@ -56,6 +56,7 @@ def profile_user(
     model_id: str,
     context: dict[str, Any],
     prompt_id: str | None = None,
+    failed: dict[str, str] | None = None,
 ) -> ProfileResult:
     """Return USER_ID's profile for HISTORY under PROMPT_ID (default: the newest MOPE prompt):
     stored if the store has it, else written by the LLM (built by calling LLM, only then) and
@@ -63,7 +64,9 @@ def profile_user(
 
     A reply that never validates, or an empty history, is recorded as a failure for the key and
     raised as `ProfileFailure` with what the attempts cost; an unreachable server or a refused
-    key is raised as it is (nothing about the user is wrong).
+    key is raised as it is (nothing about the user is wrong). FAILED, when given, remembers the
+    keys that failed in this process, so a long-lived caller (a conversation) asks the LLM once,
+    not on every turn.
     """
     prompt_id = prompt_id or current_prompt_id()
     key = profile_key(user_id, history, prompt_id, model_id)
@@ -71,6 +74,8 @@ def profile_user(
     if stored is not None:
         profile = MotivationProfile.model_validate_json(stored.profile_json)
         return ProfileResult(key, profile, "store", Usage(), True, stored.meta)
+    if failed is not None and key in failed:
+        raise ProfileFailure(f"{failed[key]}; not asked again this session", key=key, usage=Usage())
     backend = llm()
     started = time.perf_counter()
     try:
@@ -89,6 +94,8 @@ def profile_user(
             "rules": RULES_IN_FORCE,
         }
         store.record_failure(key, user_id, str(exc), failure)
+        if failed is not None:
+            failed[key] = str(exc)
         raise ProfileFailure(str(exc), key=key, usage=usage) from exc
     meta = save_profile(store, key, outcome, model_id, context)
     return ProfileResult(key, outcome.profile, "llm", outcome.usage, outcome.first_try_valid, meta)
