@@ -10,8 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from m3rec.cli import app
+from m3rec.cli.demo import DEMO_TURNS
+from m3rec.data import bundled_catalogue_path, load_dataset
+from m3rec.schemas import ChatMessage
 from tests.llm.wire import ChatReplayServer
-from tests.replies import AnyUserReplies
+from tests.replies import AnyUserReplies, ChatTurns
 
 runner = CliRunner()
 
@@ -50,7 +53,8 @@ def test_the_demo_recommends_with_a_checked_reason_for_each_film(tmp_path: Path)
         return profiles(messages)
 
     server = ChatReplayServer(answer)
-    args = ["demo", "--backend", "openai", "--base-url", server.base_url, "--k", "3", "--json"]
+    args = ["demo", "--backend", "openai", "--base-url", server.base_url, "--k", "3", "--no-chat"]
+    args += ["--json"]
     try:
         result = runner.invoke(app, [*args, "--store", str(tmp_path / "store")])
         assert result.exit_code == 0, result.output
@@ -68,5 +72,41 @@ def test_the_demo_recommends_with_a_checked_reason_for_each_film(tmp_path: Path)
         assert shown_when_asked and all("serves" in shown for shown in shown_when_asked)
         assert not any("\nWhy\n" in shown for shown in shown_when_asked)
         assert "\nWhy\n" in readable.stdout
+    finally:
+        server.close()
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_a_conversation_that_changes_the_list(tmp_path: Path) -> None:
+    """After its recommendations the demo says DEMO_TURNS through the chat graph, each read as
+    the default model read it when recorded: the exclusion empties the list of children's films
+    and the "why" explains the new list's first one."""
+    profiles, readings = AnyUserReplies(), ChatTurns()
+
+    def answer(messages):  # type: ignore[no-untyped-def]
+        content = messages[-1]["content"]
+        if "<<<MESSAGE" in content:
+            return readings.complete([ChatMessage(m["role"], m["content"]) for m in messages]).text
+        if "<<<ITEMS" in content:
+            return "no reasons today"  # the template's reasons
+        return profiles(messages)
+
+    server = ChatReplayServer(answer)
+    args = ["demo", "--backend", "openai", "--base-url", server.base_url, "--k", "5", "--json"]
+    try:
+        result = runner.invoke(app, [*args, "--store", str(tmp_path / "store")])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        exclusion, why = doc["conversation"]
+        assert [exclusion["message"], why["message"]] == DEMO_TURNS
+        assert exclusion["excluded"] == ["Children"]
+        (listed,) = exclusion["answers"]
+        assert listed["kind"] == "list" and len(listed["items"]) == 5
+        catalogue = load_dataset(bundled_catalogue_path()).items
+        for row in listed["items"]:
+            assert "Children" not in catalogue[row["item_id"]].category_names()
+        (explained,) = why["answers"]
+        assert explained["kind"] == "why" and explained["rank"] == 1
+        assert explained["item"]["item_id"] == listed["items"][0]["item_id"]
     finally:
         server.close()

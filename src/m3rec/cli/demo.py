@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from m3rec.cli.build import checkpoint_for
+from m3rec.cli.chat import TurnView, turn_json
 from m3rec.cli.errors import reports_errors
 from m3rec.cli.options import JsonOpt, store_flag, with_llm_settings
 from m3rec.cli.recommend import print_rest, recommendations_json, stream_answer
 from m3rec.cli.render import (
+    console,
     print_history,
     print_json,
     print_profile,
@@ -21,6 +24,14 @@ from m3rec.cli.render import (
     spinner,
 )
 from m3rec.settings import Settings
+
+if TYPE_CHECKING:
+    from m3rec.data import Dataset
+
+
+# What the demo says after its recommendations: an exclusion, then a "why" (the default model
+# reads both: scripts/bench/chat_turns.py).
+DEMO_TURNS = ["nothing for kids", "why did you show me the first one?"]
 
 
 @reports_errors
@@ -51,16 +62,32 @@ def demo(
             "(0: the profile only).",
         ),
     ] = 5,
+    say: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--say",
+            help="What the demo says in its conversation after the recommendations (repeat "
+            f"for several turns; default: {' / '.join(DEMO_TURNS)}).",
+        ),
+    ] = None,
+    converse: Annotated[
+        bool,
+        typer.Option(
+            "--chat/--no-chat", help="Hold the short conversation after the recommendations."
+        ),
+    ] = True,
     store: Path | None = None,
     *,
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a real MovieLens user's motivations and films for them.
+    """Show a real MovieLens user's motivations and films for them, then talk about them.
 
     Reads a user of the bundled MovieLens catalogue and has the LLM write their motivations,
     then recommends K films, each with a checked reason (as `m3rec recommend` does; the MOTE
-    checkpoint is built on the first run and cached).
+    checkpoint is built on the first run and cached), and holds a short scripted conversation
+    through `m3rec chat`'s graph: an exclusion and a "why", each changing or explaining the
+    list (`m3rec chat --user ID --thread T` continues it).
 
     The profile is kept in the store, so a second run with the same user, items and model reads
     it back instead of asking the LLM again.
@@ -101,6 +128,18 @@ def demo(
         answer, streamed = stream_answer(pipeline, dataset, profile.user_id, items, head)
         if not as_json:
             print_rest(dataset, answer, streamed)
+    conversation = []
+    if k and converse:
+        conversation = _converse(
+            settings,
+            dataset,
+            checkpoint,
+            profile.user_id,
+            (items, k),
+            say or DEMO_TURNS,
+            store,
+            quiet=as_json,
+        )
     if as_json:
         doc = recommendations_json(dataset, answer) if answer is not None else None
         print_json(
@@ -124,5 +163,51 @@ def demo(
                 "backend": demo_run.backend,
                 "recommendations": doc["items"] if doc else [],
                 "errors": doc["errors"] if doc else [],
+                "conversation": conversation,
             }
         )
+
+
+def _converse(
+    settings: Settings,
+    dataset: Dataset,
+    checkpoint: Path,
+    user: str,
+    sizes: tuple[int, int],
+    said: list[str],
+    store: Path | None,
+    *,
+    quiet: bool,
+) -> list[dict[str, Any]]:
+    """Hold the demo's conversation on a new thread (SIZES: the items read, the items listed);
+    return each turn as `chat --json` has it."""
+    from m3rec.chatting import ChatSession
+
+    items, k = sizes
+    with spinner("opening a conversation"):
+        session = ChatSession(
+            settings,
+            dataset,
+            checkpoint,
+            user,
+            top_k=k,
+            n_items=items,
+            store_flag=store_flag(store),
+        )
+    turns = []
+    try:
+        session.turn("/list")  # the list just shown, so "the first one" names its first item
+        view = TurnView(session, dataset, quiet=quiet)
+        if not quiet:
+            console.print(
+                f"[bold]A short conversation[/bold] (continue it: m3rec chat --user {user} "
+                f"--thread {session.thread})",
+                highlight=False,
+            )
+        for message in said:
+            if not quiet:
+                console.print(f"[bold]you>[/bold] {escape(message)}", highlight=False)
+            turns.append(turn_json(session, dataset, message, view.turn(message)))
+    finally:
+        session.close()
+    return turns
