@@ -148,6 +148,10 @@ class ChatSession:
             save_notes=self._save_notes,
             llm=self.pipeline.deps.llm if self.use_llm else None,
         )
+        # The checkpointer saves every step: a process killed mid-turn leaves every completed
+        # turn, and nothing of the one it was in (tests/cli/test_chat_kill.py). Not
+        # durability="sync": it reaches the recommend graph a rank step runs, and LangGraph
+        # 1.2 fails there without a checkpointer.
         self.graph.invoke(ChatInput(message=message), self.config, context=deps)
         for spent in deps.usage:
             self.usage.include(spent)

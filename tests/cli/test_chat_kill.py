@@ -1,0 +1,82 @@
+"""A chat process killed with SIGKILL in the middle of a turn (its LLM call in flight): the
+resumed thread has every completed turn, and nothing of the cut one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from m3rec.chatting import ChatSession
+from m3rec.data import load_dataset
+from m3rec.encoders.pipeline import train_mote
+from m3rec.schemas import ChatMessage
+from m3rec.settings import PathSettings, Settings, StoreSettings
+from tests.llm.wire import ChatReplayServer
+from tests.replies import AnyUserReplies, ChatTurns, chat_turns
+
+SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
+M3REC = str(Path(sys.executable).parent / "m3rec")
+CUT = chat_turns()["inputs"]["messages"]["more-like-second"]
+MESSAGES_NO_KIDS = chat_turns()["inputs"]["messages"]["no-kids"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("mote") / "mote.pt"
+    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
+    train_mote(load_dataset(SLICE), path, overrides=overrides)
+    return path
+
+
+@pytest.mark.slow
+def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
+    tmp_path: Path, checkpoint: Path
+) -> None:
+    profiles, readings = AnyUserReplies(), ChatTurns()
+    asked = threading.Event()
+
+    def answer(messages):  # type: ignore[no-untyped-def]
+        content = messages[-1]["content"]
+        if "<<<MESSAGE" in content:
+            if CUT in content:
+                asked.set()
+                time.sleep(30)  # the process is killed while it waits
+            return readings.complete([ChatMessage(m["role"], m["content"]) for m in messages]).text
+        if "<<<ITEMS" in content:
+            return "no reasons"
+        return profiles(messages)
+
+    server = ChatReplayServer(answer)
+    env = {**os.environ, "M3REC_PATHS__CHAT_DB": str(tmp_path / "chat.sqlite")}
+    args = ["chat", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", "4"]
+    args += ["--store", str(tmp_path / "store"), "--thread", "cut", "--items", "20"]
+    args += ["--backend", "openai", "--base-url", server.base_url, "--json"]
+    args += ["--say", "/no comedy", "--say", MESSAGES_NO_KIDS, "--say", CUT, "--say", "/why 1"]
+    child = subprocess.Popen([M3REC, *args], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert asked.wait(timeout=240), "the cut turn was never asked"
+        os.kill(child.pid, signal.SIGKILL)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        server.close()
+    done = [json.loads(line)["message"] for line in out.splitlines()]
+    assert done == ["/list", "/no comedy", MESSAGES_NO_KIDS]
+    settings = Settings(
+        store=StoreSettings(path=tmp_path / "store"),
+        paths=PathSettings(chat_db=tmp_path / "chat.sqlite"),
+    )
+    resumed = ChatSession(settings, load_dataset(SLICE), checkpoint, "4", thread="cut")
+    try:
+        assert [e["message"] for e in resumed.state()["log"]] == done
+        assert resumed.steering().excluded == ("Comedy", "Children")
+        assert resumed.steering().notes == ()  # nothing of the cut turn
+    finally:
+        resumed.close()
