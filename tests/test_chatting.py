@@ -124,7 +124,7 @@ def test_a_resumed_thread_has_every_turn_and_what_it_said(settings, dataset, che
     assert again.resumed and again.steering() == steering
     assert [e["message"] for e in again.state()["log"]] == [e["message"] for e in log]
     assert len(log) == 3
-    (info,) = list_threads(settings.paths.chat_db)
+    (info,) = list_threads(settings)
     assert (info.thread, info.user_id, info.turns) == ("t", USER, 3)
     again.close()
 

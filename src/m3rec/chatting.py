@@ -4,22 +4,23 @@ pipeline steered by what the thread has said."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from m3rec.data import Dataset
 from m3rec.data.errors import DataError
 from m3rec.data.histories import PRODUCT_ITEMS, HistoryRule
-from m3rec.errors import Usage
+from m3rec.errors import ConfigError, Usage
 from m3rec.schemas import ChatNote, MotivationProfile, Steering
 from m3rec.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from m3rec.agents.chat import ChatAnswer, ChatState
     from m3rec.recommending import OnRanked, OnReason, Recommendations
@@ -42,10 +43,14 @@ def new_thread_id(user_id: str, now: datetime | None = None) -> str:
     return f"{user_id}-{moment.strftime('%Y%m%d-%H%M%S')}"
 
 
-def open_saver(path: Path) -> SqliteSaver:
-    """Return LangGraph's SQLite checkpointer on the database at PATH (made if missing)."""
+def open_saver(settings: Settings) -> BaseCheckpointSaver[Any]:
+    """Return LangGraph's checkpointer for the threads: PostgreSQL at chat.postgres_url when
+    set, else SQLite at paths.chat_db (made if missing). Close it with `close_saver`."""
+    if url := settings.chat.postgres_url:
+        return _postgres_saver(url)
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    path = settings.paths.chat_db
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         connection = sqlite3.connect(str(path), check_same_thread=False)
@@ -56,11 +61,40 @@ def open_saver(path: Path) -> SqliteSaver:
     return saver
 
 
-def list_threads(path: Path) -> list[ThreadInfo]:
-    """Return every thread saved in the chat database at PATH, the latest turn first."""
-    if not path.exists():
+def _postgres_saver(url: str) -> BaseCheckpointSaver[Any]:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    try:
+        connection = psycopg.connect(
+            url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+        )
+        saver = PostgresSaver(connection)  # type: ignore[arg-type]
+        saver.setup()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"cannot use the PostgreSQL chat database at {_without_password(url)} ({reason}): "
+            "check chat.postgres_url (M3REC_CHAT__POSTGRES_URL)"
+        ) from None
+    return saver
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def close_saver(saver: BaseCheckpointSaver[Any]) -> None:
+    """Close the database connection SAVER holds."""
+    saver.conn.close()  # type: ignore[attr-defined]
+
+
+def list_threads(settings: Settings) -> list[ThreadInfo]:
+    """Return every saved thread, the latest turn first."""
+    if not settings.chat.postgres_url and not settings.paths.chat_db.exists():
         return []
-    saver = open_saver(path)
+    saver = open_saver(settings)
     newest: dict[str, ThreadInfo] = {}
     try:
         for saved in saver.list(None):
@@ -77,7 +111,7 @@ def list_threads(path: Path) -> list[ThreadInfo]:
                 str(log[-1]["at"]) if log else "",
             )
     finally:
-        saver.conn.close()
+        close_saver(saver)
     return sorted(newest.values(), key=lambda t: t.last, reverse=True)
 
 
@@ -107,7 +141,7 @@ class ChatSession:
         self.settings, self.dataset, self.user_id = settings, dataset, user_id
         self.n_items = n_items
         self.thread = thread or new_thread_id(user_id)
-        self.saver = open_saver(settings.paths.chat_db)
+        self.saver = open_saver(settings)
         self.graph = build_chat_graph().compile(checkpointer=self.saver)
         self._check_owner()
         self.pipeline = RecommendPipeline(
@@ -180,7 +214,7 @@ class ChatSession:
     def close(self) -> None:
         """Close the LLM and the chat database."""
         self.pipeline.close()
-        self.saver.conn.close()
+        close_saver(self.saver)
 
     def _save_notes(self, notes: list[ChatNote]) -> None:
         from m3rec.agents.notes import chat_note_records

@@ -213,6 +213,16 @@ class MarSettings(_Section):
     )
 
 
+class ChatSettings(_Section):
+    """Where `m3rec chat` keeps its threads: SQLite at paths.chat_db, or a PostgreSQL server."""
+
+    postgres_url: str | None = Field(
+        None,
+        description="a PostgreSQL database for the threads instead of paths.chat_db, e.g. "
+        "postgresql://m3rec@db.example/m3rec or postgresql://m3rec@/m3rec?host=/run/postgresql",
+    )
+
+
 class Settings(BaseSettings):
     """All of m3rec's settings."""
 
@@ -223,6 +233,7 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=True,
     )
 
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     mar: MarSettings = Field(default_factory=MarSettings)
     mope: MopeSettings = Field(default_factory=MopeSettings)

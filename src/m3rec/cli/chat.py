@@ -103,7 +103,7 @@ def chat(
     from m3rec.chatting import ChatSession, list_threads
 
     if threads:
-        _print_threads(list_threads(settings.paths.chat_db), as_json)
+        _print_threads(list_threads(settings), as_json)
         return
     if user is None:
         fail("give --user ID: the person whose history the conversation starts from")
