@@ -192,3 +192,31 @@ def test_a_profile_the_llm_failed_is_not_asked_for_again_on_every_turn(
     assert "not asked again this session" in answer.result.errors[0]
     assert listed(first)
     chat.close()
+
+
+def test_someone_new_starts_from_the_items_they_named_and_resumes_with_them(
+    settings, dataset, checkpoint, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.replies import AnyUserReplies
+
+    settings = settings.model_copy(update={"store": StoreSettings(path=tmp_path / "store")})
+    backend = ChatTurns()
+    backend.answer = AnyUserReplies()  # a profile of whatever history is asked about
+    liked = [
+        i for i in list(dataset.items)[:40] if "Children" in dataset.items[i].category_names()
+    ][:3]
+    chat = ChatSession(settings, dataset, checkpoint, None, thread="new", likes=liked, top_k=8)
+    chat.pipeline.deps.llm = LazyBackend(lambda: backend)
+    (answer,) = chat.turn("/list")
+    assert chat.user_id == "new-new" and [h.item_id for h in answer.result.history] == liked
+    assert answer.result.profile_source == "llm" and not set(liked) & set(listed([answer]))
+    asked = len(backend.requests)
+    chat.close()
+    again = ChatSession(settings, dataset, checkpoint, None, thread="new", top_k=8)
+    again.pipeline.deps.llm = LazyBackend(lambda: backend)
+    (answer,) = again.turn("/list")
+    assert again.likes == liked and answer.result.profile_source == "store"
+    assert len(backend.requests) == asked  # the same history: its stored profile, no LLM call
+    again.close()
+    with pytest.raises(DataError, match="no thread 'other' is saved"):
+        ChatSession(settings, dataset, checkpoint, None, thread="other")

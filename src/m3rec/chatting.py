@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from m3rec.data import Dataset
 from m3rec.data.errors import DataError
-from m3rec.data.histories import PRODUCT_ITEMS, HistoryRule
+from m3rec.data.histories import PRODUCT_ITEMS, HistoryRule, said_history
 from m3rec.errors import ConfigError, Usage
-from m3rec.schemas import ChatNote, MotivationProfile, Steering
+from m3rec.schemas import ChatNote, HistoryEntry, MotivationProfile, Steering
 from m3rec.settings import Settings
 
 if TYPE_CHECKING:
@@ -124,26 +125,30 @@ class ChatSession:
         settings: Settings,
         dataset: Dataset,
         checkpoint: Path,
-        user_id: str,
+        user_id: str | None,
         *,
         thread: str | None = None,
+        likes: list[str] | None = None,
         top_k: int = 10,
         use_llm: bool = True,
         store_flag: str | None = None,
         n_items: int = PRODUCT_ITEMS,
     ) -> None:
+        """USER_ID: a user of DATASET, whose history starts the conversation; None for a new
+        person, whose history is LIKES (item ids they named), or a resumed THREAD's."""
         from m3rec.agents.turns import Catalogue
         from m3rec.graph import build_chat_graph
         from m3rec.recommending import RecommendPipeline
 
-        if not dataset.histories.get(user_id):
+        if user_id is not None and not dataset.histories.get(user_id):
             raise DataError(f"user '{user_id}' has no history in {dataset.name}: check --user")
-        self.settings, self.dataset, self.user_id = settings, dataset, user_id
-        self.n_items = n_items
-        self.thread = thread or new_thread_id(user_id)
+        self.settings, self.dataset, self.n_items = settings, dataset, n_items
+        self.thread = thread or new_thread_id(user_id or "new")
         self.saver = open_saver(settings)
         self.graph = build_chat_graph().compile(checkpointer=self.saver)
-        self._check_owner()
+        self.user_id, self.likes, self.said_at = self._who(
+            user_id, likes, thread_given=thread is not None
+        )
         self.pipeline = RecommendPipeline(
             settings, dataset, checkpoint, top_k=top_k, use_llm=use_llm, store_flag=store_flag
         )
@@ -152,6 +157,32 @@ class ChatSession:
         self.on_ranked: OnRanked | None = None
         self.on_reason: OnReason | None = None
         self.usage = Usage()
+
+    def _who(
+        self, user_id: str | None, likes: list[str] | None, *, thread_given: bool
+    ) -> tuple[str, list[str], int]:
+        """Return whose thread this is: the user, a new person's named items, and when they
+        named them; a thread is resumed only by whoever began it, on its dataset."""
+        saved = self.state()
+        owner, data = saved.get("user_id"), saved.get("dataset")
+        if owner is not None and (data != self.dataset.name or user_id not in (None, owner)):
+            raise DataError(
+                f"thread '{self.thread}' is user {owner}'s on {data}: give --user {owner} and "
+                "that --data, or another --thread"
+            )
+        if owner is not None and likes:
+            raise DataError(f"thread '{self.thread}' has begun: resume it without --likes")
+        if owner is not None:
+            return owner, list(saved.get("likes", [])), int(saved.get("said_at", 0))
+        if user_id is not None:
+            return user_id, [], 0
+        if not likes and thread_given:
+            raise DataError(
+                f"no thread '{self.thread}' is saved: `m3rec chat --threads` lists them"
+            )
+        if not likes:
+            raise DataError("give --user ID, or --likes TITLE (repeat it) to start as someone new")
+        return f"new-{self.thread}", list(likes), int(time.time())
 
     @property
     def config(self) -> RunnableConfig:
@@ -171,7 +202,9 @@ class ChatSession:
         """Answer MESSAGE; the thread is saved once the turn is complete."""
         from m3rec.agents.chat import ChatDeps, ChatInput
 
+        begun = {"likes": self.likes, "said_at": self.said_at} if self.likes else {}
         deps = ChatDeps(
+            begun=begun,
             user_id=self.user_id,
             dataset=self.dataset.name,
             thread=self.thread,
@@ -202,7 +235,9 @@ class ChatSession:
         from m3rec.agents.mope import current_prompt_id, profile_key
 
         deps = self.pipeline.deps
-        history = HistoryRule(n_items=self.n_items).history(self.dataset, self.user_id)
+        history = self.said() or HistoryRule(n_items=self.n_items).history(
+            self.dataset, self.user_id
+        )
         prompt_id = deps.prompt_id or current_prompt_id()
         stored = deps.store.get_profile(
             profile_key(self.user_id, history, prompt_id, deps.model_id)
@@ -210,6 +245,12 @@ class ChatSession:
         if stored is None:
             return None
         return MotivationProfile.model_validate_json(stored.profile_json)
+
+    def said(self) -> list[HistoryEntry] | None:
+        """Return a new person's history (the items they named), None for a dataset's user."""
+        if not self.likes:
+            return None
+        return said_history(self.dataset, self.user_id, self.likes, self.said_at)
 
     def close(self) -> None:
         """Close the LLM and the chat database."""
@@ -228,16 +269,10 @@ class ChatSession:
             on_ranked=self.on_ranked,
             on_reason=self.on_reason,
             steering=steering,
+            said=self.said(),
         )
 
     def _explain(self, item_id: str, steering: Steering) -> Recommendations:
-        return self.pipeline.explain(self.user_id, item_id, n_items=self.n_items, steering=steering)
-
-    def _check_owner(self) -> None:
-        values = self.state()
-        owner, data = values.get("user_id"), values.get("dataset")
-        if owner is not None and (owner != self.user_id or data != self.dataset.name):
-            raise DataError(
-                f"thread '{self.thread}' is user {owner}'s on {data}: give --user {owner} and "
-                "that --data, or another --thread"
-            )
+        return self.pipeline.explain(
+            self.user_id, item_id, n_items=self.n_items, steering=steering, said=self.said()
+        )

@@ -113,14 +113,16 @@ class RecommendPipeline:
         on_ranked: OnRanked | None = None,
         on_reason: OnReason | None = None,
         steering: Steering | None = None,
+        said: list[HistoryEntry] | None = None,
     ) -> Recommendations:
         """Run USER_ID's N_ITEMS most recent items (the product rule) through the graph; an
         unknown user is a DataError. RULE, when given, cuts the history instead (a benchmark
         reads test-stage histories). ON_RANKED is called with the final ranking (after the
         LLM's re-ordering, when on) and the profile as soon as they are known, before any
         reason is written; ON_REASON with each checked LLM reason as it streams in. STEERING:
-        what a conversation said (motivations, exclusions, motivations to forget)."""
-        state = self._state(user_id, rule or HistoryRule(n_items=n_items), steering)
+        what a conversation said (motivations, exclusions, motivations to forget); SAID: a new
+        person's history, as `said_history` makes it from what they named."""
+        state = self._state(user_id, rule or HistoryRule(n_items=n_items), steering, said)
         return self._invoke(state, on_ranked, on_reason)
 
     def explain(
@@ -130,15 +132,16 @@ class RecommendPipeline:
         *,
         n_items: int = PRODUCT_ITEMS,
         steering: Steering | None = None,
+        said: list[HistoryEntry] | None = None,
     ) -> Recommendations:
-        """Explain why ITEM_ID fits USER_ID, or where it stands if it does not; an unknown item,
-        or one the user already has, is a DataError."""
+        """Explain why ITEM_ID fits USER_ID (whose history is SAID, when given), or where it
+        stands if it does not; an unknown item, or one the user already has, is a DataError."""
         from m3rec.data.errors import DataError
 
         dataset = self.dataset
         if item_id not in dataset.items:
             raise DataError(f"item '{item_id}' is not in {dataset.name}: check --item")
-        state = self._state(user_id, HistoryRule(n_items=n_items), steering)
+        state = self._state(user_id, HistoryRule(n_items=n_items), steering, said)
         mar = self.deps.mar
         assert mar is not None
         seen = mar.scorer.seen_items(user_id, [h.item_id for h in state["history"]])
@@ -151,11 +154,23 @@ class RecommendPipeline:
         state["focus_item"] = item_id
         return self._invoke(state, None)
 
-    def _state(self, user_id: str, rule: HistoryRule, steering: Steering | None = None) -> RecInput:
+    def _state(
+        self,
+        user_id: str,
+        rule: HistoryRule,
+        steering: Steering | None = None,
+        said: list[HistoryEntry] | None = None,
+    ) -> RecInput:
+        from m3rec.data.histories import said_context
+
         state: RecInput = {
             "user_id": user_id,
-            "history": rule.history(self.dataset, user_id),
-            "history_context": rule.context(self.dataset.name),
+            "history": said if said is not None else rule.history(self.dataset, user_id),
+            "history_context": (
+                said_context(self.dataset.name, len(said))
+                if said is not None
+                else rule.context(self.dataset.name)
+            ),
         }
         if steering is not None:
             state["steering"] = steering

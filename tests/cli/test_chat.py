@@ -76,3 +76,24 @@ def test_another_users_thread_is_refused_in_one_line(tmp_path, checkpoint) -> No
     )
     result = chat(tmp_path, checkpoint, "--user", "1", "--thread", "x", "--say", "/list")
     assert result.exit_code == 1 and "thread 'x' is user 4's" in result.output
+
+
+@pytest.mark.parametrize(
+    ("likes", "says"),
+    [
+        (["Star Wars"], "'Star Wars' could be Star Wars: Episode IV"),
+        (["Nosuchfilm At All"], "no item of ml-latest-slice is called 'Nosuchfilm At All'"),
+    ],
+)
+def test_a_title_someone_new_names_must_be_one_item(tmp_path, checkpoint, likes, says) -> None:  # type: ignore[no-untyped-def]
+    args = [a for title in likes for a in ("--likes", title)]
+    result = chat(tmp_path, checkpoint, *args, "--say", "/list")
+    assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output
+
+
+def test_someone_new_is_named_by_their_items_and_resumes_without_them(tmp_path, checkpoint) -> None:  # type: ignore[no-untyped-def]
+    first = chat(tmp_path, checkpoint, "--likes", "clueless", "--thread", "me", "--say", "/list")
+    assert first.exit_code == 0, first.output
+    assert "someone new who liked Clueless (1995)" in first.stdout
+    again = chat(tmp_path, checkpoint, "--thread", "me", "--say", "/list")
+    assert again.exit_code == 0 and "(resumed)" in again.stdout and "Clueless" in again.stdout

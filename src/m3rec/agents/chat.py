@@ -40,6 +40,8 @@ class ChatState(ChatInput, total=False):
 
     user_id: str
     dataset: str
+    likes: list[str]  # a new person's history: the items they named (said rule), in order
+    said_at: int  # when they named them (Unix time): their history's date
     turn: dict[str, Any]  # the current turn, as read (intent, item, text, categories, question)
     notes: list[dict[str, Any]]  # ChatNote dicts, oldest first
     excluded: list[str]  # category names
@@ -72,6 +74,7 @@ class ChatDeps:
     profile: Callable[[], MotivationProfile | None]
     save_notes: Callable[[list[ChatNote]], None]  # keep the thread's notes in the store
     llm: Callable[[], LLMBackend] | None = None  # None: commands only (--no-llm)
+    begun: dict[str, Any] = field(default_factory=dict)  # who the thread is of, saved each turn
     answers: list[ChatAnswer] = field(default_factory=list)
     usage: list[Usage] = field(default_factory=list)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -91,7 +94,7 @@ def read_turn(state: ChatState, runtime: Runtime[ChatDeps]) -> dict[str, Any]:
     deps = runtime.context
     message = state["message"]
     shown = state.get("shown", [])
-    begun = {"user_id": deps.user_id, "dataset": deps.dataset}
+    begun = {"user_id": deps.user_id, "dataset": deps.dataset, **deps.begun}
     try:
         turn = read_command(message, shown, deps.catalogue)
         if turn is None:

@@ -5,6 +5,7 @@ checked becomes a question back, never a guess."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,17 @@ class Catalogue:
         wanted = set(words(key))
         ids = pool if pool is not None else list(self.items)
         return [i for i in ids if wanted <= set(words(self.items[i].title))]
+
+    def resolve(self, text: str, most: int = 5) -> list[str]:
+        """Return the items a person may mean by TEXT, best first: titles that are TEXT (year
+        aside) or hold all its words, else the titles closest in spelling ("Termintor")."""
+        found = self.find_title(text)
+        if not found and (key := _title_key(text)):
+            close = difflib.get_close_matches(key, list(self._titles), n=most, cutoff=0.75)
+            found = [i for title in close for i in self._titles[title]]
+        if (year := _YEAR.search(text)) and len(found) > 1:  # "Alien (1979)", not "Aliens"
+            found = [i for i in found if year.group(0).strip() in self.items[i].title] or found
+        return found[:most]
 
     def find_categories(self, text: str) -> tuple[str, ...]:
         """Return the catalogue's category names TEXT names ("no horror films": Horror)."""

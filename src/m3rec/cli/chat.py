@@ -4,6 +4,7 @@ kept to resume."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -66,6 +67,14 @@ def chat(
             "thread, named USER-DATE-TIME.",
         ),
     ] = None,
+    likes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--likes",
+            help="Start as someone new who liked this item (a title, found by its words or "
+            "its spelling; repeat the option). Without --user, --likes or --thread, chat asks.",
+        ),
+    ] = None,
     threads: Annotated[
         bool, typer.Option("--threads", help="List the saved conversations and exit.")
     ] = False,
@@ -105,9 +114,11 @@ def chat(
     if threads:
         _print_threads(list_threads(settings), as_json)
         return
-    if user is None:
-        fail("give --user ID: the person whose history the conversation starts from")
+    asks = user is None and not likes and thread is None
+    if asks and (say is not None or not sys.stdin.isatty()):
+        fail("give --user ID, or --likes TITLE (repeat it) to start as someone new")
     dataset = load_data(data, data_format)
+    liked = _liked_items(dataset, likes or [], ask=asks) if asks or likes else None
     checkpoint = checkpoint_for(settings, dataset, checkpoint)
     with spinner("loading MOTE and the catalogue"):
         session = ChatSession(
@@ -116,6 +127,7 @@ def chat(
             checkpoint,
             user,
             thread=thread,
+            likes=liked,
             top_k=k,
             use_llm=not no_llm,
             store_flag=store_flag(store),
@@ -128,6 +140,49 @@ def chat(
             _interactive(session, dataset)
     finally:
         session.close()
+
+
+def _liked_items(dataset: Dataset, titles: list[str], *, ask: bool) -> list[str]:
+    """Return the items a new person names: TITLES, or (ASK) what they type, one a line; an
+    ambiguous title is asked about when ASK, else it is an error naming the candidates."""
+    from m3rec.agents.turns import Catalogue
+
+    catalogue = Catalogue(dataset.items)
+    if ask:
+        console.print(
+            f"You are new to {escape(dataset.name)}: name a few things you liked, one a line "
+            "(an empty line ends)."
+        )
+        titles = list(iter(lambda: input("liked> ").strip(), ""))
+    liked: list[str] = []
+    for title in titles:
+        found = catalogue.resolve(title)
+        if len(found) != 1 and not ask:
+            named = "; ".join(dataset.items[i].title for i in found[:5])
+            fail(
+                f"'{title}' could be {named}: give the whole title"
+                if found
+                else f"no item of {dataset.name} is called '{title}': check --likes"
+            )
+        if len(found) > 1:
+            found = _choose(dataset, title, found)
+        if found:
+            liked.append(found[0])
+            console.print(f"[dim]  {escape(dataset.items[found[0]].title)}[/dim]", highlight=False)
+        else:
+            console.print(f"[yellow]no item called '{escape(title)}': left out[/yellow]")
+    if not liked:
+        fail("nothing named was found in the catalogue: name items by their titles")
+    return list(dict.fromkeys(liked))
+
+
+def _choose(dataset: Dataset, title: str, found: list[str]) -> list[str]:
+    for n, item_id in enumerate(found, 1):
+        console.print(f"  {n}. {escape(dataset.items[item_id].title)}", highlight=False)
+    answer = input(f"which '{title}'? (a number, Enter for none) ").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(found):
+        return [found[int(answer) - 1]]
+    return []
 
 
 def _scripted(session: ChatSession, dataset: Dataset, said: list[str], as_json: bool) -> None:
@@ -185,8 +240,12 @@ class TurnView:
         """Say which thread this is, and show a resumed thread's earlier turns."""
         session = self.session
         log = session.state().get("log", [])
+        who = f"user {escape(session.user_id)}"
+        if session.likes:
+            named = "; ".join(self.dataset.items[i].title for i in session.likes)
+            who = f"someone new who liked {escape(named)}"
         console.print(
-            f"[bold]m3rec chat[/bold] · user {escape(session.user_id)} on "
+            f"[bold]m3rec chat[/bold] · {who} on "
             f"{escape(self.dataset.name)} · thread {escape(session.thread)}"
             f"{' (resumed)' if log else ''} · /help lists the commands, Ctrl-D leaves",
             highlight=False,

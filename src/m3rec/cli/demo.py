@@ -81,7 +81,7 @@ def demo(
     settings: Settings,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a real MovieLens user's motivations and films for them, then talk about them.
+    """Show one real user's motivations, films for them, a chat.
 
     Reads a user of the bundled MovieLens catalogue and has the LLM write their motivations,
     then recommends K films, each with a checked reason (as `m3rec recommend` does; the MOTE

@@ -4,6 +4,8 @@ Two rules, named by purpose:
 
 - the *product* rule (`product_history`): everything the user has done, the most recent N items.
   `demo`, `profile --user`, `recommend`, `explain` and `chat` read a user this way.
+- the *said* rule (`said_history`): a new person's history is the items they named in a
+  conversation (`m3rec chat` without `--user`), in the order named, dated when they said so.
 - the *evaluation* rule (`evaluation_window`, `evaluation_history`): the held-out item of a stage
   removed (the last interaction is the test item, the second to last the validation item), then
   cut to the most recent `cold_k` items. The harness's leave-one-out split and batch profiling for
@@ -60,6 +62,24 @@ def product_history(
     return history_entries(dataset, _events(dataset, user_id)[-n_items:])
 
 
+def said_history(
+    dataset: Dataset, user_id: str, item_ids: Sequence[str], when: int
+) -> list[HistoryEntry]:
+    """Return the items a new person named (said rule), in the order named, dated WHEN (a Unix
+    time): a cold-start history that has no ratings."""
+    unknown = [i for i in item_ids if i not in dataset.items]
+    if unknown:
+        raise DataError(f"no item {unknown[0]!r} in {dataset.name}")
+    events = [Interaction(user_id, i, when, None, n) for n, i in enumerate(item_ids)]
+    return history_entries(dataset, events)
+
+
+def said_context(dataset_name: str, n_items: int) -> dict[str, Any]:
+    """Return how a said history was made, as stored with its profile (never read by
+    evaluation code: its stage is `chat`)."""
+    return {"dataset": dataset_name, "stage": "chat", "cold_k": 0, "items": n_items}
+
+
 @dataclass(frozen=True)
 class HistoryRule:
     """Which rule cuts a user's history: the product rule (STAGE None, the N_ITEMS most recent)
@@ -94,6 +114,8 @@ def describe_rule(context: Mapping[str, Any]) -> str:
     stage = context.get("stage")
     if stage == "product":
         return f"product, {context.get('items', '?')} items"
+    if stage == "chat":
+        return f"said in a chat, {context.get('items', '?')} items"
     if stage in STAGES:
         cold_k = int(context.get("cold_k", 0) or 0)
         return f"{stage}, cold_k {cold_k}" if cold_k else f"{stage}, whole history"
