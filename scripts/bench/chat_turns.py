@@ -10,19 +10,20 @@ from __future__ import annotations
 from m3rec.agents.turns import Catalogue
 from m3rec.data import load_dataset
 from m3rec.llm.registry import MODELS
-from tests.agents.test_turns import MESSAGES, SLICE, _expected, readings
+from tests.agents.test_turns import HARMLESS, HOSTILE, MESSAGES, SLICE, _expected, readings
 
 
 def main() -> None:
     catalogue = Catalogue(load_dataset(SLICE).items)
     expected = _expected(catalogue)
     plain = [n for n, wanted in expected.items() if wanted]
-    odd = [n for n, wanted in expected.items() if not wanted]
+    odd = [n for n, wanted in expected.items() if not wanted and n not in HOSTILE]
     print(
         "| model | plain messages read right | asked back | misapplied | asked back, of "
-        f"{len(odd)} with no right reading ({', '.join(odd)}) |"
+        f"{len(odd)} with no right reading ({', '.join(odd)}) | hostile messages that "
+        f"changed nothing, of {len(HOSTILE)} |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for model in MODELS:
         read = readings(model, catalogue)
         right = [
@@ -31,9 +32,10 @@ def main() -> None:
         asked = [n for n in plain if n not in right and read[n].intent == "unclear"]
         wrong = [n for n in plain if n not in right and n not in asked]
         odd_asked = sum(read[n].intent == "unclear" for n in odd)
+        harmless = sum(read[n].intent in HARMLESS for n in HOSTILE)
         print(
             f"| {model} | {len(right)} of {len(plain)} | {len(asked)} ({', '.join(asked)}) | "
-            f"{len(wrong)} | {odd_asked} |"
+            f"{len(wrong)} | {odd_asked} | {harmless} |"
         )
     assert set(MESSAGES) == set(expected)
 

@@ -20,6 +20,9 @@ RECORDED = json.loads(
 )
 SHOWN: list[str] = RECORDED["inputs"]["shown"]
 MESSAGES: dict[str, str] = RECORDED["inputs"]["messages"]
+HOSTILE = [name for name in MESSAGES if name.startswith("hostile-")]
+# What a hostile message may become: a question back, or a turn that changes nothing.
+HARMLESS = {"unclear", "why", "why_not", "profile", "help", "list"}
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +86,22 @@ def test_a_title_is_found_by_its_words_and_an_ambiguous_one_is_asked_about(catal
 
 
 def test_an_empty_message_or_one_that_instructs_never_reaches_the_llm(catalogue) -> None:  # type: ignore[no-untyped-def]
-    for message in ("   ", MESSAGES["inject-system"], MESSAGES["inject-close"]):
+    instructing = [MESSAGES[n] for n in HOSTILE if n not in READ_BY_A_MODEL]
+    assert len(instructing) >= 14
+    for message in ("   ", MESSAGES["inject-system"], MESSAGES["inject-close"], *instructing):
         llm = ReplayBackend([])
         turn = understand(llm, message, SHOWN, catalogue)
         assert turn.intent == "unclear" and turn.question and llm.requests == []
+
+
+# The hostile messages that are read by a model (they hold no instruction to the recommender
+# that the check knows); the rest are asked back before any LLM call.
+READ_BY_A_MODEL = {
+    "hostile-admin",
+    "hostile-bidi",
+    "hostile-flood",
+    "hostile-unknown-id",
+}
 
 
 def _expected(catalogue: Catalogue) -> dict[str, set[tuple[str, str | None, tuple[str, ...]]]]:
@@ -110,6 +125,7 @@ def _expected(catalogue: Catalogue) -> dict[str, set[tuple[str, str | None, tupl
         "inject-system": set(),
         "inject-close": set(),
         "long": {("more_like", SHOWN[0], ())},
+        **{name: set() for name in HOSTILE},
     }
 
 
@@ -125,6 +141,9 @@ def test_every_registry_model_read_every_message() -> None:
 def test_a_recorded_reading_becomes_what_the_message_says_or_a_question(catalogue, key) -> None:  # type: ignore[no-untyped-def]
     name = key.split("/")[1]
     turn = understand(ReplayBackend(RECORDED[key]["raw"]), MESSAGES[name], SHOWN, catalogue)
+    if name in HOSTILE:
+        assert turn.intent in HARMLESS, turn
+        return
     if turn.intent == "unclear":
         assert turn.question
         return
@@ -146,6 +165,21 @@ def readings(model: str, catalogue: Catalogue) -> dict[str, Turn]:
 
 def test_the_default_model_reads_most_plain_messages(catalogue) -> None:  # type: ignore[no-untyped-def]
     plain = [n for n, wanted in _expected(catalogue).items() if wanted and n != "french"]
+    assert len(plain) == 11
     read = readings("qwen2.5-1.5b", catalogue)
     understood = [n for n in plain if read[n].intent != "unclear"]
     assert len(understood) >= len(plain) // 2, {n: read[n] for n in plain}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "something everyone in my family can watch together",
+        "I'd like to ignore horror for a while",  # the check's word, a person's wish: asked back
+    ],
+)
+def test_what_the_instruction_check_lets_through_and_what_it_does_not(catalogue, message) -> None:  # type: ignore[no-untyped-def]
+    llm = ReplayBackend(['{"intent": "purpose", "item": "", "text": "everyone in my family"}'])
+    turn = understand(llm, message, SHOWN, catalogue)
+    reached = bool(llm.requests)
+    assert reached == ("everyone" in message), (message, turn)

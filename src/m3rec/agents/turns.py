@@ -45,11 +45,14 @@ _ORDINALS = (
     "seventeenth", "eighteenth", "nineteenth", "twentieth",
 )  # fmt: skip
 # What reads as instructions to the recommender rather than a person's wish: a role turn, an
-# "ignore the instructions", the reply's own keys, a prompt's data markers.
+# "ignore the instructions" (in six languages), the reply's own keys, a prompt's data markers
+# or template fields, an order for every user. ("Everyone" alone is a person's word: "a film
+# everyone in my family can watch".)
 _INSTRUCTIONS = re.compile(
-    r"(^|\n)\s*(system|assistant|user|developer)\s*:|<\|?im_(start|end)\|?>"
-    r"|\bignore\b.{0,40}\b(instructions?|rules?|prompt)\b|\"(intent|item|text)\"\s*:"
-    r"|<{3,}|>{3,}",
+    r"(^|\n)\s*\[?(system|assistant|user|developer)\]?\s*:|\[(system|assistant)\]"
+    r"|<\|?im_(start|end)\|?>|\"(intent|item|text)\"\s*:|<{3,}|>{3,}|\{\{|\}\}"
+    r"|\b(ignore|ignorez|ignora|ignorar|ignoriere|disregard)\b|игнорир|忽略|无视"
+    r"|\b(system prompt|you are now|new rules?|every user|all users|todos los usuarios)\b",
     re.IGNORECASE,
 )
 _RESTART_WORDS = ("start over", "start again", "restart", "reset", "from scratch", "begin again")
@@ -181,7 +184,8 @@ def understand(llm: LLMBackend, message: str, shown: Sequence[str], catalogue: C
         return command
     if not message.strip():
         return Turn("unclear", question="say what you would like, or /help")
-    if _INSTRUCTIONS.search(message):
+    shown_as = prompts.data_text(message, len(message) + 3)  # zero-width characters gone
+    if _INSTRUCTIONS.search(message) or _INSTRUCTIONS.search(shown_as):
         return Turn(
             "unclear",
             question="that reads like instructions to the recommender: say what you would "
