@@ -116,6 +116,24 @@ def list_threads(settings: Settings) -> list[ThreadInfo]:
     return sorted(newest.values(), key=lambda t: t.last, reverse=True)
 
 
+def items_by_meaning(settings: Settings, dataset: Dataset, text: str, k: int = 5) -> list[str]:
+    """Return the K items whose texts (title, genres, categories, tags) are nearest in meaning to
+    TEXT: MiniLM vectors of the catalogue in a Chroma index of the store, built on first use
+    (the embeddings are MOTE's cached ones when the texts are the same)."""
+    from m3rec.data import index_dataset
+    from m3rec.embeddings import embed_texts, texts_key
+    from m3rec.store import open_store
+
+    indexed = index_dataset(dataset)  # the texts MOTE embeds, so its cached vectors serve
+    ids, texts = list(indexed.item_ids), list(indexed.item_texts)
+    key = f"texts-{texts_key(texts)[:16]}"
+    store = open_store(settings.store)
+    if store.item_index_size(key) != len(ids):
+        vectors = embed_texts(texts, cache_dir=settings.paths.embeddings_dir)
+        store.put_item_vectors(key, ids, vectors)
+    return [i for i, _ in store.nearest_items(key, embed_texts([text]), k)[0]]
+
+
 class ChatSession:
     """One user's conversation on one thread: `turn(message)` answers, and the thread (what it
     said, what it shows, every completed turn) is saved after each."""

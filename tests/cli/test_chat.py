@@ -83,6 +83,7 @@ def test_another_users_thread_is_refused_in_one_line(tmp_path, checkpoint) -> No
     [
         (["Star Wars"], "'Star Wars' could be Star Wars: Episode IV"),
         (["Nosuchfilm At All"], "no item of ml-latest-slice is called 'Nosuchfilm At All'"),
+        (["a dark thriller about a serial killer"], "; nearest in meaning: "),
     ],
 )
 def test_a_title_someone_new_names_must_be_one_item(tmp_path, checkpoint, likes, says) -> None:  # type: ignore[no-untyped-def]

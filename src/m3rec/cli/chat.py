@@ -118,7 +118,7 @@ def chat(
     if asks and (say is not None or not sys.stdin.isatty()):
         fail("give --user ID, or --likes TITLE (repeat it) to start as someone new")
     dataset = load_data(data, data_format)
-    liked = _liked_items(dataset, likes or [], ask=asks) if asks or likes else None
+    liked = _liked_items(settings, dataset, likes or [], ask=asks) if asks or likes else None
     checkpoint = checkpoint_for(settings, dataset, checkpoint)
     with spinner("loading MOTE and the catalogue"):
         session = ChatSession(
@@ -142,10 +142,14 @@ def chat(
         session.close()
 
 
-def _liked_items(dataset: Dataset, titles: list[str], *, ask: bool) -> list[str]:
-    """Return the items a new person names: TITLES, or (ASK) what they type, one a line; an
-    ambiguous title is asked about when ASK, else it is an error naming the candidates."""
+def _liked_items(
+    settings: Settings, dataset: Dataset, titles: list[str], *, ask: bool
+) -> list[str]:
+    """Return the items a new person names: TITLES, or (ASK) what they type, one a line. A
+    title is found by its words, year or spelling, else the items nearest in meaning are
+    offered; an ambiguous title is asked about when ASK, else it is an error naming them."""
     from m3rec.agents.turns import Catalogue
+    from m3rec.chatting import items_by_meaning
 
     catalogue = Catalogue(dataset.items)
     if ask:
@@ -156,15 +160,18 @@ def _liked_items(dataset: Dataset, titles: list[str], *, ask: bool) -> list[str]
         titles = list(iter(lambda: input("liked> ").strip(), ""))
     liked: list[str] = []
     for title in titles:
-        found = catalogue.resolve(title)
-        if len(found) != 1 and not ask:
+        found, guessed = catalogue.resolve(title), False
+        if not found:
+            with spinner("looking for it by meaning"):
+                found, guessed = items_by_meaning(settings, dataset, title), True
+        if (len(found) != 1 or guessed) and not ask:
             named = "; ".join(dataset.items[i].title for i in found[:5])
             fail(
-                f"'{title}' could be {named}: give the whole title"
-                if found
-                else f"no item of {dataset.name} is called '{title}': check --likes"
+                f"no item of {dataset.name} is called '{title}'; nearest in meaning: {named}"
+                if guessed
+                else f"'{title}' could be {named}: give the whole title"
             )
-        if len(found) > 1:
+        if len(found) > 1 or guessed:
             found = _choose(dataset, title, found)
         if found:
             liked.append(found[0])
