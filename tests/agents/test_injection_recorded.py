@@ -42,25 +42,13 @@ def test_every_registry_model_was_asked_every_hostile_case() -> None:
         assert f"{model}/order/all" in asked
 
 
-# A known defect, kept visible: the default model took the one-word canaries of four hostile
-# titles and descriptions (QZX05-QZX08) as its labels, and no rule catches a one-word label made
-# of an item's own words. The rule that would (a label only of one item's words) also turns down
-# 6 of 95 Beauty, 8 of 82 ML-1M and 2 of 30 Sports stored profiles of that model and 14 tests'
-# recorded replies, so it is not adopted before those are recorded again (RELIABILITY.md).
-KNOWN_LEAKS = {"qwen2.5-1.5b/mope/hostile-1"}
+# The default model once took the one-word canaries of four hostile titles and descriptions
+# (QZX05-QZX08) as its labels; `code_label` turns a label made only of codes down, and the
+# repaired reply broke other rules, so nothing of that user is kept. A canary of plain words
+# would need another rule (RELIABILITY.md).
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            k, marks=pytest.mark.xfail(strict=True, reason="one-word labels from item text")
-        )
-        if k in KNOWN_LEAKS
-        else k
-        for k in _keys("mope")
-    ],
-)
+@pytest.mark.parametrize("key", _keys("mope"))
 def test_no_canary_reaches_a_kept_profile(key: str) -> None:
     model, _, user = key.split("/")
     history = HistoryRule(n_items=20).history(hostile_dataset(), user)

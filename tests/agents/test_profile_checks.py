@@ -16,7 +16,7 @@ from m3rec.agents.mope import build_profile, extract_profile
 from m3rec.agents.mope_drafts import ProfileDraft, ProfileDraftV2
 from m3rec.agents.profile_checks import check_profile
 from m3rec.data import bundled_catalogue_path, load_dataset
-from m3rec.data.histories import history_entries
+from m3rec.data.histories import HistoryRule, history_entries
 from m3rec.errors import StructuredOutputError
 from m3rec.llm.base import REPAIR_TEMPERATURE, ReplyRejected
 from m3rec.llm.parsing import parse_json_object
@@ -246,4 +246,31 @@ def test_a_profile_copying_its_history_lines_breaks_copied_item_text() -> None:
         user_id="u", motivations=[motivation], summary="Likes heists.", shift="no clear shift",
         prompt_id="mope/v2", model="smollm2-135m",
     )  # fmt: skip
-    assert broken_rules(profile, [entry], "mope/v2") == ("copied_item_text",)
+    assert broken_rules(profile, [entry], "mope/v2") == ("copied_item_text", "code_label")
+
+
+def test_a_label_made_of_codes_breaks_code_label_and_a_decade_does_not() -> None:
+    """The default model's first reply for hostile-1 (tests/fixtures/replies/injection.json),
+    whose film titles and descriptions planted the canaries QZX05 to QZX08: every label a
+    canary. Labels with a decade, an ordinal or a code among words are kept."""
+    from tests.hostile import hostile_dataset
+    from tests.hostile import recorded as injection_replies
+
+    history = HistoryRule(n_items=20).history(hostile_dataset(), "hostile-1")
+    first = injection_replies()["qwen2.5-1.5b/mope/hostile-1"]["raw"][0]
+    draft = ProfileDraftV2.model_validate(parse_json_object(first))
+    profile = build_profile("hostile-1", history, draft, "mope/v2", "qwen2.5-1.5b")
+    assert "code_label" in broken_rules(profile, history, "mope/v2")
+    kept = profile.model_copy(
+        update={
+            "motivations": [
+                m.model_copy(update={"label": label})
+                for m, label in zip(
+                    profile.motivations,
+                    ["the 80s", "mp3 players", "21st century cities", "a night in"],
+                    strict=True,
+                )
+            ]
+        }
+    )
+    assert "code_label" not in broken_rules(kept, history, "mope/v2")

@@ -38,6 +38,7 @@ RULES = (
     "cites_everything",
     "empty_shift",
     "copied_item_text",
+    "code_label",
 )
 LABEL_RUN = 3
 TEXT_RUN = 6
@@ -77,6 +78,7 @@ def check_profile(
     problems += _evidence(profile, history)
     problems += _shift(profile)
     problems += _copied_items(profile, history)
+    problems += _codes(profile)
     if problems:
         rules = tuple(dict.fromkeys(rule for rule, _ in problems))
         raise ReplyRejected("; ".join(message for _, message in problems), rules)
@@ -251,6 +253,24 @@ def _shift(profile: MotivationProfile) -> list[tuple[str, str]]:
         if after - _SHIFT_FILLER <= before:
             return [("empty_shift", empty)]
     return []
+
+
+# A code: letters and digits in one word ("QZX05", "B0036BI56G"), not a decade or an ordinal.
+_CODE = re.compile(r"^(?=.*\d)(?=.*[a-z])(?!\d+s$)(?!\d+(st|nd|rd|th)$)[a-z0-9]+$")
+
+
+def _codes(profile: MotivationProfile) -> list[tuple[str, str]]:
+    """A label made only of codes (an id, an item's catalogue number, a token planted in item
+    text) names no reason at all."""
+    return [
+        (
+            "code_label",
+            f"motivation {n}'s label '{m.label}' is a code, not a reason: say in words why "
+            "the person acts",
+        )
+        for n, m in enumerate(profile.motivations, start=1)
+        if (label := content_words(m.label)) and all(_CODE.match(w) for w in label)
+    ]
 
 
 def _copied_items(
