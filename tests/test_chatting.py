@@ -16,6 +16,7 @@ from m3rec.errors import LLMUnavailableError
 from m3rec.llm.factory import LazyBackend
 from m3rec.llm.replay import ReplayBackend
 from m3rec.settings import MarSettings, PathSettings, Settings, StoreSettings
+from m3rec.store import open_store
 from tests.replies import ChatTurns, chat_turns
 
 SLICE = Path(__file__).resolve().parent / "fixtures" / "data" / "ml-latest-slice"
@@ -220,3 +221,19 @@ def test_someone_new_starts_from_the_items_they_named_and_resumes_with_them(
     again.close()
     with pytest.raises(DataError, match="no thread 'other' is saved"):
         ChatSession(settings, dataset, checkpoint, None, thread="other")
+
+
+@pytest.mark.slow
+def test_a_conversation_on_a_chroma_server_keeps_its_notes_there(
+    settings, dataset, checkpoint, chroma_server
+) -> None:  # type: ignore[no-untyped-def]
+    server = StoreSettings(url=chroma_server.url, database="chat_on_a_server")
+    settings = settings.model_copy(update={"store": server})
+    chat = session(settings, dataset, checkpoint)
+    shown = listed(chat.turn("/list"))
+    after = listed(chat.turn(MESSAGES["more-like-second"]))
+    assert after and shown[1] not in after
+    (said,) = chat.steering().notes
+    chat.close()
+    (note,) = open_store(server).chat_notes(USER)  # another client of the same server
+    assert note.source == "chat" and note.label == said.label
