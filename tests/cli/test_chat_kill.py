@@ -1,5 +1,6 @@
 """A chat process killed with SIGKILL in the middle of a turn (its LLM call in flight): the
-resumed thread has every completed turn, and nothing of the cut one."""
+resumed thread has every completed turn, and nothing of the cut one; and the API key is in none
+of the files it wrote."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-s
 M3REC = str(Path(sys.executable).parent / "m3rec")
 CUT = chat_turns()["inputs"]["messages"]["more-like-second"]
 MESSAGES_NO_KIDS = chat_turns()["inputs"]["messages"]["no-kids"]
+KEY = "sk-chat-canary-5d1e"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,7 @@ def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
 
     server = ChatReplayServer(answer)
     env = {**os.environ, "M3REC_PATHS__CHAT_DB": str(tmp_path / "chat.sqlite")}
+    env["M3REC_OPENAI__API_KEY"] = KEY
     args = ["chat", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", "4"]
     args += ["--store", str(tmp_path / "store"), "--thread", "cut", "--items", "20"]
     args += ["--backend", "openai", "--base-url", server.base_url, "--json"]
@@ -67,6 +70,10 @@ def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
         out, _ = child.communicate(timeout=30)
     finally:
         server.close()
+    assert KEY not in out
+    for written in tmp_path.rglob("*"):  # the threads and the store never hold the key
+        if written.is_file():
+            assert KEY.encode() not in written.read_bytes(), written
     done = [json.loads(line)["message"] for line in out.splitlines()]
     assert done == ["/list", "/no comedy", MESSAGES_NO_KIDS]
     settings = Settings(

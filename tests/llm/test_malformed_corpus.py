@@ -1,7 +1,8 @@
 """Every reply of the malformed-reply corpus (recorded from each registry model with no schema
 held: scripts/record_malformed_replies.py), and a few made from them, through every structured
-call: a value or a StructuredOutputError of one line, never another exception; and through the
-whole recommend graph: five reasons, each checked or built by template."""
+call (MOPE, traits, the order, MAR's reasons, chat's turn reading): a value or a
+StructuredOutputError of one line, never another exception; and through the whole recommend
+graph: five reasons, each checked or built by template."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from m3rec.agents.reason_checks import check_reasons
 from m3rec.agents.reasons import draft_reasons
 from m3rec.agents.reorder import order_candidates
 from m3rec.agents.traits import llm_traits
+from m3rec.agents.turns import Catalogue, understand
 from m3rec.encoders.pipeline import train_mote
 from m3rec.errors import StructuredOutputError
 from m3rec.llm.factory import LazyBackend
 from m3rec.llm.replay import ReplayBackend
 from m3rec.recommending import RecommendPipeline
+from m3rec.schemas import CHAT_INTENTS
 from m3rec.settings import MarSettings, Settings, StoreSettings
 from tests.corpus import RULE, USER, call_inputs, corpus
 from tests.replies import RawReasons
@@ -67,6 +70,7 @@ def test_each_reply_through_each_call_is_a_value_or_one_clear_error(reply: dict[
     inputs = call_inputs()
     raw = reply["raw"]
     items = [inputs.dataset.items[a.item_id] for a in inputs.aligned]
+    shown, catalogue = [a.item_id for a in inputs.aligned], Catalogue(inputs.dataset.items)
     for call in (
         lambda: extract_profile(_twice(raw), USER, inputs.history[-8:], model_name="m"),
         lambda: llm_traits(_twice(raw), items),
@@ -78,6 +82,12 @@ def test_each_reply_through_each_call_is_a_value_or_one_clear_error(reply: dict[
             call()
         except StructuredOutputError as exc:
             _one_clear_line(exc)
+    try:
+        turn = understand(_twice(raw), "more like the second one", shown, catalogue)
+    except StructuredOutputError as exc:  # the chat turn answers it as a question
+        _one_clear_line(exc)
+    else:
+        assert turn.intent in CHAT_INTENTS and (turn.intent != "unclear" or turn.question)
     try:
         drafted = draft_reasons(
             _twice(raw), inputs.dataset.items, inputs.aligned, inputs.profile, inputs.history

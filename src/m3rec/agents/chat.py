@@ -164,8 +164,11 @@ def said_note(turn: dict[str, Any], deps: ChatDeps) -> ChatNote:
     if intent == "more_like" and item_id:
         item = deps.catalogue.items[item_id]
         title = prompts.data_text(item.title, CHAT_TEXT_MAX)
-        label, description = f"more like {title}", prompts.data_text(item.text(), 240)
-        kind = None
+        # The title and categories, not the item's free text: a note reaches later prompts as
+        # the person's own motivation, and an item's description is not theirs.
+        kinds = ", ".join(item.category_names())
+        label, kind = f"more like {title}", None
+        description = prompts.data_text(f"{title}: {kinds}" if kinds else title, 240)
     elif intent == "different":
         label, description, kind = text, f"something different: {text}", "novelty"
     else:
