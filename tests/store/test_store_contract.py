@@ -136,6 +136,21 @@ class StoreContract:
         assert {u: [n.label for n in notes] for u, notes in valid.items()} == {"1": ["violin"]}
         assert store.newest_profile_notes("d", 0, "test") == {}
 
+    def test_chat_notes_are_kept_per_thread_and_apart_from_profiles(
+        self, store: MotivationStore
+    ) -> None:
+        store.put_profile("k1", "7", PROFILE, "s", NOTES, {})
+        store.put_chat_notes("7", "t1", NOTES[:1])
+        store.put_chat_notes("7", "t2", NOTES)
+        store.put_chat_notes("7", "t2", NOTES[1:])  # a thread's notes are replaced whole
+        said = store.chat_notes("7")
+        assert sorted(n.label for n in said) == sorted([NOTES[0].label, NOTES[1].label])
+        assert {n.source for n in said} == {"chat"} and store.chat_notes("8") == []
+        assert sorted(n.label for n in store.newest_notes("7")) == sorted(n.label for n in NOTES)
+        assert {n.profile_key for n in store.search_notes("films", k=5)} == {"k1"}
+        store.put_chat_notes("7", "t1", [])
+        assert [n.label for n in store.chat_notes("7")] == [NOTES[1].label]
+
     def test_traits_round_trip(self, store: MotivationStore) -> None:
         store.put_traits([("t1", "42", {"traits": ["cosy nights in"], "source": "metadata/v1"})])
         assert store.get_traits(["t1", "t2"]) == {
