@@ -17,6 +17,7 @@ from m3rec.settings import PathSettings
 
 REAL_MODEL_DIR = PathSettings().model_dir
 FIXTURES = Path(__file__).parent / "fixtures"
+SLICE = FIXTURES / "data" / "ml-latest-slice"  # a MovieLens latest slice: 4 users, 319 films
 
 
 @pytest.fixture(autouse=True)
@@ -140,3 +141,15 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def slice_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a small MOTE checkpoint of the MovieLens slice (dim 16, 2 epochs), trained once."""
+    from m3rec.data import load_dataset
+    from m3rec.encoders.pipeline import train_mote
+
+    path = tmp_path_factory.mktemp("slice-mote") / "mote.pt"
+    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
+    train_mote(load_dataset(SLICE), path, overrides=overrides)
+    return path

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from m3rec.data import load_dataset
-from m3rec.encoders.pipeline import train_mote
+from tests.conftest import SLICE
 
-SLICE = Path(__file__).resolve().parent / "fixtures" / "data" / "ml-latest-slice"
 M3REC = str(Path(sys.executable).parent / "m3rec")
 
 
@@ -65,18 +63,10 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
-    train_mote(load_dataset(SLICE), path, overrides=overrides)
-    return path
-
-
-def chat(postgres: PostgresServer, tmp_path: Path, checkpoint: Path, *args: str):  # type: ignore[no-untyped-def]
+def chat(postgres: PostgresServer, tmp_path: Path, slice_checkpoint: Path, *args: str):  # type: ignore[no-untyped-def]
     env = {**os.environ, "M3REC_CHAT__POSTGRES_URL": postgres.url}
     env["M3REC_PATHS__CHAT_DB"] = str(tmp_path / "never.sqlite")
-    common = ["--data", str(SLICE), "--checkpoint", str(checkpoint), "--store", str(tmp_path)]
+    common = ["--data", str(SLICE), "--checkpoint", str(slice_checkpoint), "--store", str(tmp_path)]
     return subprocess.run(
         [M3REC, "chat", *common, "--no-llm", *args], env=env, capture_output=True, text=True
     )
@@ -84,12 +74,12 @@ def chat(postgres: PostgresServer, tmp_path: Path, checkpoint: Path, *args: str)
 
 @pytest.mark.slow
 def test_a_thread_written_by_one_process_is_resumed_by_another(
-    postgres, tmp_path, checkpoint
+    postgres, tmp_path, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
     first = chat(
         postgres,
         tmp_path,
-        checkpoint,
+        slice_checkpoint,
         "--user",
         "4",
         "--thread",
@@ -104,11 +94,11 @@ def test_a_thread_written_by_one_process_is_resumed_by_another(
         "/no comedy",
     ]
     again = chat(
-        postgres, tmp_path, checkpoint, "--user", "4", "--thread", "pg", "--say", "/profile"
+        postgres, tmp_path, slice_checkpoint, "--user", "4", "--thread", "pg", "--say", "/profile"
     )
     assert again.returncode == 0, again.stderr
     assert "(resumed)" in again.stdout and "/no comedy" in again.stdout
-    listed = chat(postgres, tmp_path, checkpoint, "--threads", "--json")
+    listed = chat(postgres, tmp_path, slice_checkpoint, "--threads", "--json")
     (thread,) = json.loads(listed.stdout)
     assert (thread["thread"], thread["user_id"], thread["turns"]) == ("pg", "4", 4)
     assert not (tmp_path / "never.sqlite").exists()  # nothing went to SQLite

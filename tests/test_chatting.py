@@ -11,15 +11,14 @@ import pytest
 from m3rec.chatting import ChatSession, list_threads
 from m3rec.data import load_dataset
 from m3rec.data.errors import DataError
-from m3rec.encoders.pipeline import train_mote
 from m3rec.errors import LLMUnavailableError
 from m3rec.llm.factory import LazyBackend
 from m3rec.llm.replay import ReplayBackend
 from m3rec.settings import MarSettings, PathSettings, Settings, StoreSettings
 from m3rec.store import open_store
+from tests.conftest import SLICE
 from tests.replies import ChatTurns, chat_turns
 
-SLICE = Path(__file__).resolve().parent / "fixtures" / "data" / "ml-latest-slice"
 MESSAGES = chat_turns()["inputs"]["messages"]
 USER, N_ITEMS = "4", 20  # the slice's library profiles read 20 items
 
@@ -27,13 +26,6 @@ USER, N_ITEMS = "4", 20  # the slice's library profiles read 20 items
 @pytest.fixture(scope="module")
 def dataset():  # type: ignore[no-untyped-def]
     return load_dataset(SLICE)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(dataset, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    train_mote(dataset, path, overrides={"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1})
-    return path
 
 
 @pytest.fixture
@@ -45,8 +37,10 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def session(settings, dataset, checkpoint, backend=None, thread="t", user=USER):  # type: ignore[no-untyped-def]
-    chat = ChatSession(settings, dataset, checkpoint, user, thread=thread, top_k=8, n_items=N_ITEMS)
+def session(settings, dataset, slice_checkpoint, backend=None, thread="t", user=USER):  # type: ignore[no-untyped-def]
+    chat = ChatSession(
+        settings, dataset, slice_checkpoint, user, thread=thread, top_k=8, n_items=N_ITEMS
+    )
     chat.pipeline.deps.llm = LazyBackend(lambda: backend or ChatTurns())
     return chat
 
@@ -57,9 +51,9 @@ def listed(answers) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_no_x_turn_removes_every_x_item_and_the_exclusion_holds(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     before = listed(chat.turn("/list"))
     assert any("Children" in dataset.items[i].category_names() for i in before)
     after = listed(chat.turn(MESSAGES["no-kids"]))  # the default model reads it as exclude
@@ -71,9 +65,9 @@ def test_a_no_x_turn_removes_every_x_item_and_the_exclusion_holds(
 
 
 def test_a_more_like_turn_adds_a_dated_chat_note_to_the_profile_and_the_store(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     shown = listed(chat.turn("/list"))
     answers = chat.turn(MESSAGES["more-like-second"])
     (note,) = chat.steering().notes
@@ -90,8 +84,8 @@ def test_a_more_like_turn_adds_a_dated_chat_note_to_the_profile_and_the_store(
     chat.close()
 
 
-def test_a_profile_turn_changes_nothing(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+def test_a_profile_turn_changes_nothing(settings, dataset, slice_checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
     chat.turn("/no horror")
     before = {k: v for k, v in chat.state().items() if k not in ("log", "turn", "message")}
@@ -103,9 +97,9 @@ def test_a_profile_turn_changes_nothing(settings, dataset, checkpoint) -> None: 
 
 
 def test_a_message_the_model_misreads_becomes_a_question_and_changes_nothing(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
     for name in ("gift", "gibberish", "inject-everyone", "inject-system"):
         (answer,) = chat.turn(MESSAGES[name])
@@ -114,14 +108,16 @@ def test_a_message_the_model_misreads_becomes_a_question_and_changes_nothing(
     chat.close()
 
 
-def test_a_resumed_thread_has_every_turn_and_what_it_said(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+def test_a_resumed_thread_has_every_turn_and_what_it_said(
+    settings, dataset, slice_checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
     chat.turn("/no horror")
     chat.turn(MESSAGES["more-like-second"])
     steering, log = chat.steering(), chat.state()["log"]
     chat.close()
-    again = session(settings, dataset, checkpoint)
+    again = session(settings, dataset, slice_checkpoint)
     assert again.resumed and again.steering() == steering
     assert [e["message"] for e in again.state()["log"]] == [e["message"] for e in log]
     assert len(log) == 3
@@ -130,17 +126,17 @@ def test_a_resumed_thread_has_every_turn_and_what_it_said(settings, dataset, che
     again.close()
 
 
-def test_a_thread_is_resumed_only_by_its_own_user(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+def test_a_thread_is_resumed_only_by_its_own_user(settings, dataset, slice_checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
     chat.close()
     other = next(u for u in dataset.histories if u != USER)
     with pytest.raises(DataError, match="is user 4's"):
-        session(settings, dataset, checkpoint, user=other)
+        session(settings, dataset, slice_checkpoint, user=other)
 
 
-def test_restart_and_forget_drop_what_the_thread_said(settings, dataset, checkpoint) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+def test_restart_and_forget_drop_what_the_thread_said(settings, dataset, slice_checkpoint) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
     chat.turn("/more 2")
     label = chat.steering().notes[0].label
@@ -153,9 +149,9 @@ def test_restart_and_forget_drop_what_the_thread_said(settings, dataset, checkpo
 
 
 def test_an_llm_that_is_down_gets_one_clear_answer_and_the_session_survives(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/list")
 
     def down():  # type: ignore[no-untyped-def]
@@ -169,9 +165,9 @@ def test_an_llm_that_is_down_gets_one_clear_answer_and_the_session_survives(
 
 
 def test_why_ranks_an_item_among_what_the_thread_lets_through(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     chat.turn("/no comedy")
     shown = listed(chat.turn("/more 1"))
     (answer,) = chat.turn(MESSAGES["why-first"])  # read by the default model as /why 1
@@ -181,11 +177,11 @@ def test_why_ranks_an_item_among_what_the_thread_lets_through(
 
 
 def test_a_profile_the_llm_failed_is_not_asked_for_again_on_every_turn(
-    settings, dataset, checkpoint
+    settings, dataset, slice_checkpoint
 ) -> None:  # type: ignore[no-untyped-def]
     garbage = "I cannot write that profile, sorry."
     backend = ReplayBackend([garbage] * 4)
-    chat = session(settings, dataset, checkpoint, backend=backend)
+    chat = session(settings, dataset, slice_checkpoint, backend=backend)
     first = chat.turn("/list")
     chat.turn("/no horror")
     (answer,) = chat.turn("/more 1")
@@ -196,7 +192,7 @@ def test_a_profile_the_llm_failed_is_not_asked_for_again_on_every_turn(
 
 
 def test_someone_new_starts_from_the_items_they_named_and_resumes_with_them(
-    settings, dataset, checkpoint, tmp_path
+    settings, dataset, slice_checkpoint, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from tests.replies import AnyUserReplies
 
@@ -206,30 +202,32 @@ def test_someone_new_starts_from_the_items_they_named_and_resumes_with_them(
     liked = [
         i for i in list(dataset.items)[:40] if "Children" in dataset.items[i].category_names()
     ][:3]
-    chat = ChatSession(settings, dataset, checkpoint, None, thread="new", likes=liked, top_k=8)
+    chat = ChatSession(
+        settings, dataset, slice_checkpoint, None, thread="new", likes=liked, top_k=8
+    )
     chat.pipeline.deps.llm = LazyBackend(lambda: backend)
     (answer,) = chat.turn("/list")
     assert chat.user_id == "new-new" and [h.item_id for h in answer.result.history] == liked
     assert answer.result.profile_source == "llm" and not set(liked) & set(listed([answer]))
     asked = len(backend.requests)
     chat.close()
-    again = ChatSession(settings, dataset, checkpoint, None, thread="new", top_k=8)
+    again = ChatSession(settings, dataset, slice_checkpoint, None, thread="new", top_k=8)
     again.pipeline.deps.llm = LazyBackend(lambda: backend)
     (answer,) = again.turn("/list")
     assert again.likes == liked and answer.result.profile_source == "store"
     assert len(backend.requests) == asked  # the same history: its stored profile, no LLM call
     again.close()
     with pytest.raises(DataError, match="no thread 'other' is saved"):
-        ChatSession(settings, dataset, checkpoint, None, thread="other")
+        ChatSession(settings, dataset, slice_checkpoint, None, thread="other")
 
 
 @pytest.mark.slow
 def test_a_conversation_on_a_chroma_server_keeps_its_notes_there(
-    settings, dataset, checkpoint, chroma_server
+    settings, dataset, slice_checkpoint, chroma_server
 ) -> None:  # type: ignore[no-untyped-def]
     server = StoreSettings(url=chroma_server.url, database="chat_on_a_server")
     settings = settings.model_copy(update={"store": server})
-    chat = session(settings, dataset, checkpoint)
+    chat = session(settings, dataset, slice_checkpoint)
     shown = listed(chat.turn("/list"))
     after = listed(chat.turn(MESSAGES["more-like-second"]))
     assert after and shown[1] not in after

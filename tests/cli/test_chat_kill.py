@@ -17,30 +17,21 @@ import pytest
 
 from m3rec.chatting import ChatSession
 from m3rec.data import load_dataset
-from m3rec.encoders.pipeline import train_mote
 from m3rec.schemas import ChatMessage
 from m3rec.settings import PathSettings, Settings, StoreSettings
+from tests.conftest import SLICE
 from tests.llm.wire import ChatReplayServer
 from tests.replies import AnyUserReplies, ChatTurns, chat_turns
 
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 M3REC = str(Path(sys.executable).parent / "m3rec")
 CUT = chat_turns()["inputs"]["messages"]["more-like-second"]
 MESSAGES_NO_KIDS = chat_turns()["inputs"]["messages"]["no-kids"]
 KEY = "sk-chat-canary-5d1e"
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
-    train_mote(load_dataset(SLICE), path, overrides=overrides)
-    return path
-
-
 @pytest.mark.slow
 def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
-    tmp_path: Path, checkpoint: Path
+    tmp_path: Path, slice_checkpoint: Path
 ) -> None:
     profiles, readings = AnyUserReplies(), ChatTurns()
     asked = threading.Event()
@@ -59,7 +50,7 @@ def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
     server = ChatReplayServer(answer)
     env = {**os.environ, "M3REC_PATHS__CHAT_DB": str(tmp_path / "chat.sqlite")}
     env["M3REC_OPENAI__API_KEY"] = KEY
-    args = ["chat", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", "4"]
+    args = ["chat", "--data", str(SLICE), "--checkpoint", str(slice_checkpoint), "--user", "4"]
     args += ["--store", str(tmp_path / "store"), "--thread", "cut", "--items", "20"]
     args += ["--backend", "openai", "--base-url", server.base_url, "--json"]
     args += ["--say", "/no comedy", "--say", MESSAGES_NO_KIDS, "--say", CUT, "--say", "/why 1"]
@@ -80,7 +71,7 @@ def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
         store=StoreSettings(path=tmp_path / "store"),
         paths=PathSettings(chat_db=tmp_path / "chat.sqlite"),
     )
-    resumed = ChatSession(settings, load_dataset(SLICE), checkpoint, "4", thread="cut")
+    resumed = ChatSession(settings, load_dataset(SLICE), slice_checkpoint, "4", thread="cut")
     try:
         assert [e["message"] for e in resumed.state()["log"]] == done
         assert resumed.steering().excluded == ("Comedy", "Children")

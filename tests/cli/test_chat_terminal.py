@@ -11,23 +11,13 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from m3rec.data import load_dataset
-from m3rec.encoders.pipeline import train_mote
+from tests.conftest import SLICE
 
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 M3REC = str(Path(sys.executable).parent / "m3rec")
 PROMPT = "you> "
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
-    train_mote(load_dataset(SLICE), path, overrides=overrides)
-    return path
-
-
-def start(tmp_path: Path, checkpoint: Path, smollm2_path: Path) -> pexpect.spawn:
+def start(tmp_path: Path, slice_checkpoint: Path, smollm2_path: Path) -> pexpect.spawn:
     env = {
         **os.environ,
         "COLUMNS": "160",
@@ -36,7 +26,7 @@ def start(tmp_path: Path, checkpoint: Path, smollm2_path: Path) -> pexpect.spawn
         "M3REC_LLM__N_THREADS": "1",
         "M3REC_MAR__REASONS": "2",
     }
-    args = ["chat", "--data", str(SLICE), "--checkpoint", str(checkpoint), "--user", "4"]
+    args = ["chat", "--data", str(SLICE), "--checkpoint", str(slice_checkpoint), "--user", "4"]
     args += ["--store", str(tmp_path / "store"), "--thread", "tty", "--k", "5"]
     return pexpect.spawn(M3REC, args, env=env, encoding="utf-8", timeout=300)
 
@@ -49,9 +39,9 @@ def rows(child: pexpect.spawn) -> str:
 
 @pytest.mark.slow
 def test_a_real_terminal_session_excludes_explains_quits_and_resumes(
-    tmp_path: Path, checkpoint: Path, smollm2_path: Path
+    tmp_path: Path, slice_checkpoint: Path, smollm2_path: Path
 ) -> None:
-    child = start(tmp_path, checkpoint, smollm2_path)
+    child = start(tmp_path, slice_checkpoint, smollm2_path)
     opening = rows(child)
     assert "thread tty" in opening and "Why" in opening
     child.sendline("no comedy please")  # the 135M model's reading fails its checks: asked back
@@ -66,7 +56,7 @@ def test_a_real_terminal_session_excludes_explains_quits_and_resumes(
     child.sendline("/quit")
     child.expect("thread tty kept")
     child.expect(pexpect.EOF)
-    again = start(tmp_path, checkpoint, smollm2_path)
+    again = start(tmp_path, slice_checkpoint, smollm2_path)
     resumed = rows(again)
     assert "(resumed)" in resumed and "/no comedy" in resumed and "/why 1" in resumed
     again.sendeof()
