@@ -17,6 +17,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ def timed_turn(session: ChatSession, n: int, message: str) -> dict[str, Any]:
         "reasons": {
             s: sum(r.source == s for r in reasons) for s in ("llm", "regenerated", "template")
         },
+        "rejected_by": dict(Counter(rule for r in reasons for rule in r.rejected)),
     }
 
 
