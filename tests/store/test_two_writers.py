@@ -43,3 +43,27 @@ def test_two_writers_at_once_keep_every_profile_and_note_searchable(tmp_path: Pa
         assert store.get_profile(last) is not None
         found = store.search_notes(f"note {tag} {PER_WRITER - 1}: films to watch", k=1)
         assert found[0].profile_key == last
+
+
+def test_a_folder_another_process_is_making_is_opened_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the test above can hit: the loser of two processes making one folder's schema
+    fails with Chroma's "table collections already exists" and opens the folder again."""
+    import chromadb
+    from chromadb.errors import InternalError
+
+    real = chromadb.PersistentClient
+    calls = []
+
+    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            real(*args, **kwargs)  # the winner makes the schema ...
+            raise InternalError("error returned from database: table collections already exists")
+        return real(*args, **kwargs)  # ... and the loser's second try finds it
+
+    monkeypatch.setattr(chromadb, "PersistentClient", racing)
+    store = open_store(StoreSettings(path=tmp_path / "store"))
+    store.put_profile("k", "u", {"i": 1}, "s", [], {"dataset": "d"})
+    assert len(calls) == 2 and store.get_profile("k") is not None

@@ -7,9 +7,11 @@ import functools
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -426,13 +428,39 @@ def open_store(settings: StoreSettings, *, flag: str | None = None) -> ChromaSto
     path = settings.path
     try:
         path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        client = _persistent_client(path, chroma_settings)
     except (OSError, PermissionError) as exc:
         where = flag or "store.path in the config file or M3REC_STORE__PATH"
         raise CacheDirError(
             f"the Chroma store {path} cannot be opened ({exc}): choose another folder with {where}"
         ) from None
     return ChromaStore(client)
+
+
+_NEW_FOLDER_TRIES = 3
+
+
+def _persistent_client(path: Path, chroma_settings: Any) -> Any:
+    """Open the Chroma folder at PATH. Two processes that open one new folder at once race on
+    Chroma's schema, and the loser fails with "table ... already exists": it opens the folder
+    again once the winner has made it (tests/store/test_two_writers.py)."""
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.errors import InternalError
+
+    for attempt in range(1, _NEW_FOLDER_TRIES + 1):
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except InternalError as exc:
+            if "already exists" not in str(exc) or attempt == _NEW_FOLDER_TRIES:
+                raise
+            # Chroma caches the failed system by folder: drop it so the next try starts anew.
+            systems = SharedSystemClient._identifier_to_system
+            for key, system in list(systems.items()):
+                if system.settings.persist_directory == str(path):
+                    systems.pop(key, None)
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _server_store(url: str, database: str, chroma_settings: Any) -> ChromaStore:
