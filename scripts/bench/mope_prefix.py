@@ -42,7 +42,8 @@ def main() -> None:
     prompt_id = settings.mope.prompt_id or current_prompt_id()
     rows = []
     for user in select_users(dataset, str(args.users), args.seed):
-        key = profile_key(user, rule.history(dataset, user), prompt_id, model_identity(settings))
+        history = rule.history(dataset, user)
+        key = profile_key(user, history, prompt_id, model_identity(settings), settings.mope.windows)
         if store.get_profile(key) is not None:
             rows.append({"user_id": user, "key": key, "outcome": "profiled"})
         elif key in failed:

@@ -258,7 +258,7 @@ class ChatSession:
         )
         prompt_id = deps.prompt_id or current_prompt_id()
         stored = deps.store.get_profile(
-            profile_key(self.user_id, history, prompt_id, deps.model_id)
+            profile_key(self.user_id, history, prompt_id, deps.model_id, deps.windows)
         )
         if stored is None:
             return None

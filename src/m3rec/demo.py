@@ -58,6 +58,7 @@ def run_demo(
             model_id=model_identity(settings),
             context=rule.context(dataset.name),
             prompt_id=settings.mope.prompt_id,
+            windows=settings.mope.windows,
         )
         described = backend().describe() if result.source == "llm" else _configured(settings)
     finally:

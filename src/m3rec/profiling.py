@@ -10,12 +10,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from m3rec.agents.mope import DEFAULT_WINDOWS
 from m3rec.agents.profiles import ProfileFailure, ProfileResult, profile_user
 from m3rec.data import Dataset
 from m3rec.data.histories import MIN_EVAL_LENGTH, HistoryRule
 from m3rec.errors import ConfigError, LLMAuthError, LLMUnavailableError, StoreUnavailableError
 from m3rec.llm.base import LLMBackend, Usage
 from m3rec.llm.factory import LazyBackend
+from m3rec.settings import HistoryWindows
 from m3rec.store import MotivationStore
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ def run_profiles(
     store: MotivationStore,
     model_id: str,
     prompt_id: str | None = None,
+    windows: HistoryWindows = DEFAULT_WINDOWS,
     rule: HistoryRule | None = None,
     concurrency: int = 1,
     on_progress: Callable[[str, str], None] | None = None,
@@ -116,6 +119,7 @@ def run_profiles(
                         model_id=model_id,
                         context=context,
                         prompt_id=prompt_id,
+                        windows=windows,
                     )
                     pending[future] = user
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -97,6 +97,7 @@ class RecommendPipeline:
             model_id=model_identity(settings),
             llm=LazyBackend((lambda: build_backend(settings)) if use_llm else _no_llm),
             prompt_id=settings.mope.prompt_id,
+            windows=settings.mope.windows,
             mar=mar,
         )
         self.use_llm = use_llm

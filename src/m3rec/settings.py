@@ -158,13 +158,33 @@ class StoreSettings(_Section):
         return self
 
 
+class HistoryWindows(_Section):
+    """How much of a long history MOPE reads: the most recent COUNT windows of SIZE items, one
+    LLM call each, merged; older items are not read (MOTE still scores the whole history).
+
+    The default reads what the product reads (`--items 20`): the 20 most recent items, one call.
+    Three windows cost three calls, and every window's reply must pass the checks
+    (BENCHMARKS.md, "MOPE v2": merged windows repeat themselves)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: int = Field(20, ge=2, le=200, description="items in one window, one LLM call each")
+    count: int = Field(1, ge=1, le=20, description="most recent windows read, then merged")
+
+
 class MopeSettings(_Section):
-    """How motivation profiles are asked for; the prompt version is part of every profile's key."""
+    """How motivation profiles are asked for; the prompt version and, for a history longer than
+    one window, the windows are part of every profile's key."""
 
     prompt: Literal["v1", "v2"] = Field(
         "v2",
         description="MOPE prompt version: v2 (motivation kinds, checked labels) or v1 (as "
         "first released)",
+    )
+    windows: HistoryWindows = Field(
+        default_factory=HistoryWindows,
+        description="how a history longer than one window is read (M3REC_MOPE__WINDOWS__SIZE, "
+        "M3REC_MOPE__WINDOWS__COUNT)",
     )
 
     @property

@@ -6,7 +6,7 @@ import pytest
 
 from m3rec import prompts
 from m3rec.agents.mope import (
-    MAX_WINDOWS,
+    UNKEYED_WINDOWS,
     WINDOW_SIZE,
     HistoryEntry,
     Motivation,
@@ -22,6 +22,7 @@ from m3rec.agents.mope import (
 from m3rec.data import bundled_catalogue_path, load_dataset
 from m3rec.data.histories import HistoryRule
 from m3rec.llm.replay import ReplayBackend
+from m3rec.settings import HistoryWindows, load_settings
 from tests.replies import library
 
 
@@ -68,12 +69,30 @@ def test_evidence_outside_the_history_is_dropped_and_counted() -> None:
 
 
 def test_long_histories_are_cut_into_recent_windows() -> None:
-    history = [entry(str(i)) for i in range(WINDOW_SIZE * (MAX_WINDOWS + 1) + 5)]
-    windows = split_windows(history)
-    assert len(windows) == MAX_WINDOWS
+    history = [entry(str(i)) for i in range(WINDOW_SIZE * 4 + 5)]
+    assert split_windows(history) == [history[-WINDOW_SIZE:]]  # the default: one window
+    windows = split_windows(history, UNKEYED_WINDOWS)
+    assert len(windows) == UNKEYED_WINDOWS.count
     assert all(len(w) == WINDOW_SIZE for w in windows)
     assert windows[-1][-1] == history[-1]
     assert split_windows(history[:3]) == [history[:3]]
+
+
+def test_the_windows_are_a_setting() -> None:
+    history = [entry(str(i)) for i in range(25)]
+    one = split_windows(history, HistoryWindows(size=10, count=1))
+    assert one == [history[-10:]]  # the most recent ten only
+    assert split_windows(history, HistoryWindows(size=10, count=5)) == [
+        history[:5],
+        history[5:15],
+        history[15:],
+    ]
+
+
+def test_the_windows_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("M3REC_MOPE__WINDOWS__SIZE", "10")
+    monkeypatch.setenv("M3REC_MOPE__WINDOWS__COUNT", "1")
+    assert load_settings().mope.windows == HistoryWindows(size=10, count=1)
 
 
 def test_merging_weighs_recent_windows_more_and_reports_new_motivations() -> None:
@@ -119,6 +138,23 @@ def test_profile_key_changes_with_history_prompt_and_model() -> None:
     assert key != profile_key("u", history[:1], "mope/v1", "llamacpp:a")
     assert key != profile_key("u", history, "mope/v1", "llamacpp:b")
     assert key != profile_key("v", history, "mope/v1", "llamacpp:a")
+
+
+def test_the_windows_key_a_long_history_only() -> None:
+    short = [entry(str(i)) for i in range(5)]
+    long = [entry(str(i)) for i in range(30)]
+    recent = HistoryWindows(size=10, count=1)
+    for history in (short, long):  # the reading before windows were a setting keeps its keys
+        assert profile_key("u", history, "mope/v2", "m") == profile_key(
+            "u", history, "mope/v2", "m", HistoryWindows()
+        )
+    assert profile_key("u", short, "mope/v2", "m", recent) == profile_key(
+        "u", short, "mope/v2", "m"
+    )
+    assert profile_key("u", long, "mope/v2", "m", recent) != profile_key("u", long, "mope/v2", "m")
+    assert profile_key("u", long, "mope/v2", "m", recent) != profile_key(
+        "u", long, "mope/v2", "m", HistoryWindows(size=10, count=2)
+    )
 
 
 def test_extract_profile_on_a_recorded_reply(catalogue) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from m3rec.data.histories import HistoryRule
 from m3rec.errors import StructuredOutputError
 from m3rec.llm.base import ChatMessage, structured
 from m3rec.llm.replay import ReplayBackend
+from m3rec.settings import HistoryWindows
 from tests.replies import library_reply, raw
 
 ASK = [ChatMessage("system", "profile"), ChatMessage("user", "history")]
@@ -41,7 +42,7 @@ def test_a_later_window_that_fails_carries_the_cost_of_the_windows_before() -> N
     wrong = raw("qwen15_traits")
     backend = ReplayBackend([good, wrong, wrong])
     with pytest.raises(StructuredOutputError) as caught:
-        extract_profile(backend, "12", history, model_name="m")
+        extract_profile(backend, "12", history, model_name="m", windows=HistoryWindows(count=2))
     usage = caught.value.usage
     assert usage.calls == 3 == len(backend.requests)
     assert usage.completion_tokens == len(good.split()) + 2 * len(wrong.split())

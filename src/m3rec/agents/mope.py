@@ -17,10 +17,14 @@ from m3rec.agents.profile_checks import check_profile
 from m3rec.errors import EmptyHistoryError, StructuredOutputError
 from m3rec.llm.base import LLMBackend, StructuredResult, Usage, structured
 from m3rec.schemas import HistoryEntry, Motivation, MotivationProfile
+from m3rec.settings import HistoryWindows
 
 MAX_ITEM_TEXT = 300
-WINDOW_SIZE = 20
-MAX_WINDOWS = 3
+DEFAULT_WINDOWS = HistoryWindows()
+WINDOW_SIZE = DEFAULT_WINDOWS.size
+# The reading before the windows were a setting: three windows of 20. It adds nothing to a
+# profile's key, so the profiles stored under it keep their keys.
+UNKEYED_WINDOWS = HistoryWindows(size=20, count=3)
 WINDOW_DECAY = 0.5
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -50,27 +54,42 @@ def format_history(history: list[HistoryEntry]) -> str:
     return "\n".join(lines)
 
 
-def profile_key(user_id: str, history: list[HistoryEntry], prompt_id: str, model_id: str) -> str:
-    """Return the deterministic id of a profile: same user, history, prompt and model, same key."""
+def profile_key(
+    user_id: str,
+    history: list[HistoryEntry],
+    prompt_id: str,
+    model_id: str,
+    windows: HistoryWindows = DEFAULT_WINDOWS,
+) -> str:
+    """Return the deterministic id of a profile: same user, history, prompt, model and reading
+    of the history, same key.
+
+    The windows count only for a history longer than one window, and UNKEYED_WINDOWS not at all.
+    """
     template_hash = prompts.render(*prompt_id.split("/"), history="").template_hash
     digest = hashlib.sha256()
     for part in (user_id, prompt_id, template_hash, model_id):
         digest.update(part.encode() + b"\0")
+    if len(history) > windows.size and windows != UNKEYED_WINDOWS:
+        digest.update(f"windows {windows.count}x{windows.size}\0".encode())
     for entry in history:
         digest.update(f"{entry.item_id}|{entry.rating}|{entry.timestamp}|{entry.text}\n".encode())
     return digest.hexdigest()[:32]
 
 
-def split_windows(history: list[HistoryEntry]) -> list[list[HistoryEntry]]:
-    """Cut a long history into dated windows of WINDOW_SIZE items, keeping the most recent ones."""
-    if len(history) <= WINDOW_SIZE:
+def split_windows(
+    history: list[HistoryEntry], windows: HistoryWindows = DEFAULT_WINDOWS
+) -> list[list[HistoryEntry]]:
+    """Cut a long history into the most recent WINDOWS.count windows of WINDOWS.size items,
+    oldest first."""
+    if len(history) <= windows.size:
         return [history]
-    windows: list[list[HistoryEntry]] = []
+    cut: list[list[HistoryEntry]] = []
     end = len(history)
-    while end > 0 and len(windows) < MAX_WINDOWS:
-        windows.append(history[max(0, end - WINDOW_SIZE) : end])
-        end -= WINDOW_SIZE
-    return windows[::-1]
+    while end > 0 and len(cut) < windows.count:
+        cut.append(history[max(0, end - windows.size) : end])
+        end -= windows.size
+    return cut[::-1]
 
 
 def extract_profile(
@@ -80,16 +99,18 @@ def extract_profile(
     *,
     model_name: str,
     prompt_id: str | None = None,
+    windows: HistoryWindows = DEFAULT_WINDOWS,
 ) -> ProfileOutcome:
-    """Ask the LLM for USER_ID's profile under PROMPT_ID (default: the newest), window by window;
-    each window's reply must keep the rules of `profile_checks` (one repair, then a failure)."""
+    """Ask the LLM for USER_ID's profile under PROMPT_ID (default: the newest), window by window
+    (WINDOWS); each window's reply must keep the rules of `profile_checks` (one repair, then a
+    failure)."""
     if not history:
         raise EmptyHistoryError(f"user {user_id} has no visible history to read motivations from")
     prompt_id = prompt_id or current_prompt_id()
     usage = Usage()
     rejected: list[str] = []
     drafts = []
-    for window in split_windows(history):
+    for window in split_windows(history, windows):
         try:
             result = ask_window(llm, user_id, window, prompt_id)
         except StructuredOutputError as exc:

@@ -13,11 +13,13 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from m3rec.agents.mar import MarContext
+from m3rec.agents.mope import DEFAULT_WINDOWS
 from m3rec.agents.profiles import profile_user
 from m3rec.agents.steering import steer_profile
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.factory import LazyBackend
 from m3rec.schemas import MotivationProfile
+from m3rec.settings import HistoryWindows
 from m3rec.state import RecState
 from m3rec.store import MotivationStore
 
@@ -30,6 +32,7 @@ class Deps:
     model_id: str
     llm: LazyBackend
     prompt_id: str | None = None  # MOPE's prompt; None: the newest
+    windows: HistoryWindows = DEFAULT_WINDOWS  # how MOPE reads a long history
     mar: MarContext | None = None  # MAR: retrieve, align, explain (the recommend pipeline)
     failed_profiles: dict[str, str] = field(default_factory=dict)  # key: error, this process
 
@@ -52,6 +55,7 @@ async def extract_motivations(state: RecState, runtime: Runtime[Deps]) -> dict[s
             model_id=deps.model_id,
             context=context,
             prompt_id=deps.prompt_id,
+            windows=deps.windows,
             failed=deps.failed_profiles,
         )
     except (LLMError, ModelError) as exc:  # ProfileFailure included; the ranking goes on

@@ -11,12 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from m3rec.agents.mope import ProfileOutcome, current_prompt_id, extract_profile, profile_key
+from m3rec.agents.mope import (
+    DEFAULT_WINDOWS,
+    ProfileOutcome,
+    current_prompt_id,
+    extract_profile,
+    profile_key,
+)
 from m3rec.agents.notes import motivation_notes
 from m3rec.agents.profile_checks import RULES
 from m3rec.errors import EmptyHistoryError, LLMAuthError, LLMError, LLMUnavailableError
 from m3rec.llm.base import LLMBackend, Usage
 from m3rec.schemas import HistoryEntry, MotivationProfile, ProfileSource
+from m3rec.settings import HistoryWindows
 from m3rec.store import MotivationStore
 
 RULES_IN_FORCE = ",".join(RULES)
@@ -56,9 +63,11 @@ def profile_user(
     model_id: str,
     context: dict[str, Any],
     prompt_id: str | None = None,
+    windows: HistoryWindows = DEFAULT_WINDOWS,
     failed: dict[str, str] | None = None,
 ) -> ProfileResult:
-    """Return USER_ID's profile for HISTORY under PROMPT_ID (default: the newest MOPE prompt):
+    """Return USER_ID's profile for HISTORY under PROMPT_ID (default: the newest MOPE prompt),
+    read in WINDOWS:
     stored if the store has it, else written by the LLM (built by calling LLM, only then) and
     stored with CONTEXT (how the history was cut).
 
@@ -69,7 +78,7 @@ def profile_user(
     not on every turn.
     """
     prompt_id = prompt_id or current_prompt_id()
-    key = profile_key(user_id, history, prompt_id, model_id)
+    key = profile_key(user_id, history, prompt_id, model_id, windows)
     stored = store.get_profile(key)
     if stored is not None:
         profile = MotivationProfile.model_validate_json(stored.profile_json)
@@ -80,7 +89,12 @@ def profile_user(
     started = time.perf_counter()
     try:
         outcome = extract_profile(
-            backend, user_id, history, model_name=_model_name(backend), prompt_id=prompt_id
+            backend,
+            user_id,
+            history,
+            model_name=_model_name(backend),
+            prompt_id=prompt_id,
+            windows=windows,
         )
     except (LLMUnavailableError, LLMAuthError):
         raise
@@ -89,6 +103,7 @@ def profile_user(
         rejected = [rule for rules in getattr(exc, "rejected", []) for rule in rules]
         failure = {
             **context,
+            **_windows_meta(history, windows),
             "prompt_id": prompt_id,
             "rejected": ",".join(dict.fromkeys(rejected)),
             "rules": RULES_IN_FORCE,
@@ -97,7 +112,9 @@ def profile_user(
         if failed is not None:
             failed[key] = str(exc)
         raise ProfileFailure(str(exc), key=key, usage=usage) from exc
-    meta = save_profile(store, key, outcome, model_id, context)
+    meta = save_profile(
+        store, key, outcome, model_id, {**context, **_windows_meta(history, windows)}
+    )
     return ProfileResult(key, outcome.profile, "llm", outcome.usage, outcome.first_try_valid, meta)
 
 
@@ -131,6 +148,13 @@ def save_profile(
         meta,
     )
     return meta
+
+
+def _windows_meta(history: list[HistoryEntry], windows: HistoryWindows) -> dict[str, int]:
+    """Record how a history longer than one window was read (nothing for a shorter one)."""
+    if len(history) <= windows.size:
+        return {}
+    return {"window_size": windows.size, "window_count": windows.count}
 
 
 def _model_name(backend: LLMBackend) -> str:

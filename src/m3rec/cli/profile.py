@@ -125,6 +125,7 @@ def profile(
             store=motivation_store,
             model_id=model_identity(settings),
             prompt_id=settings.mope.prompt_id,
+            windows=settings.mope.windows,
             rule=rule,
             concurrency=concurrency or _default_concurrency(settings),
             on_progress=advance,
