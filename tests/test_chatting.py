@@ -186,7 +186,7 @@ def test_a_profile_the_llm_failed_is_not_asked_for_again_on_every_turn(
     chat.turn("/no horror")
     (answer,) = chat.turn("/more 1")
     assert len(backend.requests) == 2  # the first reply and its repair, once a session
-    assert "not asked again this session" in answer.result.errors[0]
+    assert "failed before; not asked again" in answer.result.errors[0]
     assert listed(first)
     chat.close()
 

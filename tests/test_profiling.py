@@ -105,6 +105,28 @@ def test_a_user_whose_reply_never_validates_is_recorded_and_retried(catalogue) -
     assert failed_user in {"12", "398"}
 
 
+def test_skip_failed_reports_a_recorded_failure_without_a_call(catalogue) -> None:  # type: ignore[no-untyped-def]
+    store = memory_store()
+    rule = HistoryRule("test", 1)
+    wrong = raw("qwen15_traits")
+    run_profiles(
+        catalogue, ["12"], llm=lambda: WrongFirst(wrong, 2), store=store, model_id="m", rule=rule
+    )
+    answers = LibraryBackend(AnyUserReplies())
+    again = run_profiles(
+        catalogue,
+        ["12", "398"],
+        llm=lambda: answers,
+        store=store,
+        model_id="m",
+        rule=rule,
+        skip_failed=True,
+    )
+    assert (again.profiles, again.failed, again.llm_calls) == (1, 1, 1)  # 398 only is asked
+    assert "failed before; not asked again" in again.failures[0]["error"]
+    assert [row["outcome"] for row in again.users] == ["failed", "profiled"]
+
+
 def test_changing_the_model_never_serves_a_stale_profile(catalogue) -> None:  # type: ignore[no-untyped-def]
     store = memory_store()
     run_profiles(

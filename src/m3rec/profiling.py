@@ -87,6 +87,7 @@ def run_profiles(
     windows: HistoryWindows = DEFAULT_WINDOWS,
     rule: HistoryRule | None = None,
     concurrency: int = 1,
+    skip_failed: bool = False,
     on_progress: Callable[[str, str], None] | None = None,
 ) -> BatchSummary:
     """Profile USERS with the history RULE (default: the product rule), one `profile_user` call
@@ -95,7 +96,9 @@ def run_profiles(
     LLM is only called when some profile is missing, so a fully cached batch loads no model.
     A user whose reply never validates is recorded as failed (its calls and tokens still
     counted); an unreachable LLM or Chroma server or a refused key stops the batch, keeping
-    everything finished so far.
+    everything finished so far. SKIP_FAILED: a user the store records as failed for the same
+    key (same history, prompt, model and windows) is reported failed again without a call; a
+    local model at temperature 0 would give the same replies.
     """
     rule = rule or HistoryRule()
     started = time.perf_counter()
@@ -103,6 +106,7 @@ def run_profiles(
     context = rule.context(dataset.name)
     histories = {u: rule.history(dataset, u) for u in users}
     backend = LazyBackend(llm)
+    failed = {f["key"]: f["error"] for f in store.list_failures()} if skip_failed else None
     pending: dict[Future[ProfileResult], str] = {}
     queue = list(users)
     try:
@@ -120,6 +124,7 @@ def run_profiles(
                         context=context,
                         prompt_id=prompt_id,
                         windows=windows,
+                        failed=failed,
                     )
                     pending[future] = user
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

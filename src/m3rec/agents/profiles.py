@@ -74,8 +74,8 @@ def profile_user(
     A reply that never validates, or an empty history, is recorded as a failure for the key and
     raised as `ProfileFailure` with what the attempts cost; an unreachable server or a refused
     key is raised as it is (nothing about the user is wrong). FAILED, when given, remembers the
-    keys that failed in this process, so a long-lived caller (a conversation) asks the LLM once,
-    not on every turn.
+    keys that failed (in this process, or in the store for a batch run with --skip-failed), so
+    a long-lived caller (a conversation) asks the LLM once, not on every turn.
     """
     prompt_id = prompt_id or current_prompt_id()
     key = profile_key(user_id, history, prompt_id, model_id, windows)
@@ -84,7 +84,9 @@ def profile_user(
         profile = MotivationProfile.model_validate_json(stored.profile_json)
         return ProfileResult(key, profile, "store", Usage(), True, stored.meta)
     if failed is not None and key in failed:
-        raise ProfileFailure(f"{failed[key]}; not asked again this session", key=key, usage=Usage())
+        raise ProfileFailure(
+            f"{failed[key]} (failed before; not asked again)", key=key, usage=Usage()
+        )
     backend = llm()
     started = time.perf_counter()
     try:

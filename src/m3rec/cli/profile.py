@@ -94,6 +94,15 @@ def profile(
             show_default=False,
         ),
     ] = None,
+    skip_failed: Annotated[
+        bool,
+        typer.Option(
+            "--skip-failed",
+            help="Do not ask again for users the store records as failed under the same key "
+            "(history, prompt, model): the local model at temperature 0 repeats its replies. "
+            "Default: they are retried.",
+        ),
+    ] = False,
     store: Path | None = None,
     *,
     settings: Settings,
@@ -104,7 +113,7 @@ def profile(
     Each profile is stored in Chroma as soon as it is written, keyed by user, history, prompt
     version and model, so nothing is computed twice, a killed run picks up where it stopped, and
     a changed prompt or model never serves a stale profile. Users whose reply never validates
-    are recorded as failed and retried by the next run.
+    are recorded as failed and retried by the next run (not with --skip-failed).
     """
     from m3rec.data.histories import HistoryRule
     from m3rec.llm.factory import build_backend, model_identity
@@ -128,6 +137,7 @@ def profile(
             windows=settings.mope.windows,
             rule=rule,
             concurrency=concurrency or _default_concurrency(settings),
+            skip_failed=skip_failed,
             on_progress=advance,
         )
     if user is not None:
