@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from m3rec.chatting import ChatSession, list_threads
+from m3rec.agents.chat import ChatState
+from m3rec.chatting import TURN_KEYS, ChatSession, list_threads
 from m3rec.data import load_dataset
 from m3rec.data.errors import DataError
-from m3rec.errors import LLMUnavailableError
+from m3rec.errors import Cancelled, LLMUnavailableError
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.factory import LazyBackend
 from m3rec.llm.replay import ReplayBackend
 from m3rec.settings import MarSettings, PathSettings, Settings, StoreSettings
@@ -124,6 +126,58 @@ def test_a_resumed_thread_has_every_turn_and_what_it_said(
     (info,) = list_threads(settings)
     assert (info.thread, info.user_id, info.turns) == ("t", USER, 3)
     again.close()
+
+
+class CancelledWhileReading(ChatTurns):
+    """Ctrl-C pressed while the model reads the turn: the cancel lands mid-reply."""
+
+    def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        if "<<<MESSAGE" in messages[-1].content:
+            CANCEL.request()
+        return super().complete(messages, **kwargs)
+
+
+def test_a_cancelled_turn_leaves_the_thread_as_it_was_and_the_next_turn_runs(
+    settings, dataset, slice_checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    chat = session(settings, dataset, slice_checkpoint, backend=CancelledWhileReading())
+    chat.turn("/list")
+    shown = listed(chat.turn("/no horror"))
+    before, log = chat.steering(), chat.state()["log"]
+    try:
+        with pytest.raises(Cancelled):
+            chat.turn(MESSAGES["more-like-second"])
+    finally:
+        CANCEL.clear()
+    assert chat.steering() == before
+    assert chat.state()["log"] == log
+    assert listed(chat.turn("/list")) == shown
+    assert chat.state()["log"][-1]["message"] == "/list"
+    chat.close()
+
+
+def test_a_turn_cancelled_after_its_note_keeps_neither_the_note_nor_the_turn(
+    settings, dataset, slice_checkpoint
+) -> None:  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(update={"mar": MarSettings(reasons=5)})
+    chat = session(settings, dataset, slice_checkpoint)
+    chat.turn("/no horror")
+    before, log = chat.steering(), chat.state()["log"]
+    chat.on_ranked = lambda *_: CANCEL.request()  # Ctrl-C once the new list is ranked
+    try:
+        with pytest.raises(Cancelled):  # the reasons' request stops before it is sent
+            chat.turn(MESSAGES["more-like-second"])
+    finally:
+        CANCEL.clear()
+    chat.on_ranked = None
+    assert chat.steering() == before and chat.state()["log"] == log
+    assert chat.pipeline.deps.store.chat_notes(USER) == []  # the store holds what the thread does
+    chat.close()
+
+
+def test_every_key_a_turn_can_change_is_undone_by_a_cancel() -> None:
+    kept = {"message", "log", "user_id", "dataset", "likes", "said_at"}  # see TURN_KEYS
+    assert ChatState.__required_keys__ | ChatState.__optional_keys__ == kept | set(TURN_KEYS)
 
 
 def test_a_thread_is_resumed_only_by_its_own_user(settings, dataset, slice_checkpoint) -> None:  # type: ignore[no-untyped-def]

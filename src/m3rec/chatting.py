@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from m3rec.recommending import OnRanked, OnReason, Recommendations
 
 
+# What a turn changes (the log gains its entry only when the turn is complete; who the thread
+# is about is set by its first turn and never changes).
+TURN_KEYS = ("turn", "notes", "excluded", "forgotten", "shown")
+
+
 @dataclass(frozen=True)
 class ThreadInfo:
     """A saved conversation: its id, whose it is, how many turns it has and when the last was."""
@@ -175,6 +180,7 @@ class ChatSession:
         self.on_ranked: OnRanked | None = None
         self.on_reason: OnReason | None = None
         self.usage = Usage()
+        self._recover_cut_turn()
 
     def _who(
         self, user_id: str | None, likes: list[str] | None, *, thread_given: bool
@@ -217,7 +223,8 @@ class ChatSession:
         return bool(self.state().get("log"))
 
     def turn(self, message: str) -> list[ChatAnswer]:
-        """Answer MESSAGE; the thread is saved once the turn is complete."""
+        """Answer MESSAGE; the thread is saved once the turn is complete. A turn stopped by
+        `Cancelled` (or Ctrl-C) leaves the thread as it was before it, and is raised."""
         from m3rec.agents.chat import ChatDeps, ChatInput
 
         begun = {"likes": self.likes, "said_at": self.said_at} if self.likes else {}
@@ -237,10 +244,36 @@ class ChatSession:
         # turn, and nothing of the one it was in (tests/cli/test_chat_kill.py). Not
         # durability="sync": it reaches the recommend graph a rank step runs, and LangGraph
         # 1.2 fails there without a checkpointer.
-        self.graph.invoke(ChatInput(message=message), self.config, context=deps)
+        before = self.graph.get_state(self.config).values
+        try:
+            self.graph.invoke(ChatInput(message=message), self.config, context=deps)
+        except BaseException:  # cancelled, interrupted, or failed: the turn changes nothing
+            self._undo_turn(before)
+            raise
         for spent in deps.usage:
             self.usage.include(spent)
         return deps.answers
+
+    def _recover_cut_turn(self) -> None:
+        """Undo the saved steps of a turn that a killed process never finished, back to the end
+        of the last complete turn (a snapshot with nothing left to run)."""
+        if not self.graph.get_state(self.config).next:
+            return
+        done = next((s for s in self.graph.get_state_history(self.config) if not s.next), None)
+        self._undo_turn(done.values if done is not None else {})
+
+    def _undo_turn(self, was: dict[str, Any]) -> None:
+        """Put the thread back as it was (WAS) before a turn that did not complete: its steps so
+        far were saved (a steer's note among them), and the store's copy of the notes follows."""
+        now: dict[str, Any] = dict(self.state())
+        undo = {
+            key: was.get(key, type(now[key])())  # a key the turn added goes back to empty
+            for key in TURN_KEYS
+            if key in now and was.get(key) != now[key]
+        }
+        if undo:
+            self.graph.update_state(self.config, undo)
+        self._save_notes(list(self.steering().notes))
 
     def steering(self) -> Steering:
         """Return what the thread has said so far."""

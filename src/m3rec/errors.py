@@ -104,5 +104,13 @@ class StructuredOutputError(LLMError):
         self.rejected = rejected or []
 
 
+class Cancelled(Exception):
+    """The person asked to stop the work in progress (Ctrl-C during a conversation's turn).
+
+    Not an M3recError and not an LLMError: no fallback catches it (no template reason, no
+    recorded profile failure), so the work unwinds to the caller that offered the cancel.
+    """
+
+
 class EmptyHistoryError(M3recError):
     """A user has no visible interactions to read motivations from."""

@@ -96,6 +96,10 @@ class PathSettings(_Section):
         default_factory=lambda: _data_home() / "chat.sqlite",
         description="the SQLite database `m3rec chat` keeps its threads in",
     )
+    chat_history: Path = Field(
+        default_factory=lambda: _data_home() / "chat_history",
+        description="what was typed to `m3rec chat`, for the Up arrow and Ctrl-R",
+    )
 
     @property
     def embeddings_dir(self) -> Path:

@@ -30,20 +30,28 @@ KEY = "sk-chat-canary-5d1e"
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cut_at", ["reading", "reasons"])
 def test_a_turn_cut_by_sigkill_leaves_every_completed_turn(
-    tmp_path: Path, slice_checkpoint: Path
+    tmp_path: Path, slice_checkpoint: Path, cut_at: str
 ) -> None:
+    """Cut while the LLM reads the turn, or later, while it writes the reasons of the new list:
+    by then the turn's note was saved, and the resumed thread must not have it."""
     profiles, readings = AnyUserReplies(), ChatTurns()
-    asked = threading.Event()
+    asked, read = threading.Event(), threading.Event()
 
     def answer(messages):  # type: ignore[no-untyped-def]
         content = messages[-1]["content"]
         if "<<<MESSAGE" in content:
             if CUT in content:
-                asked.set()
-                time.sleep(30)  # the process is killed while it waits
+                read.set()
+                if cut_at == "reading":
+                    asked.set()
+                    time.sleep(30)  # the process is killed while it waits
             return readings.complete([ChatMessage(m["role"], m["content"]) for m in messages]).text
         if "<<<ITEMS" in content:
+            if read.is_set() and cut_at == "reasons":
+                asked.set()
+                time.sleep(30)
             return "no reasons"
         return profiles(messages)
 

@@ -1,6 +1,7 @@
 """One real terminal session of `m3rec chat`, driven through a pseudo-terminal (pexpect) with
-the real SmolLM2-135M model: start, say something, exclude a category, see the list change, ask
-why, quit, resume the thread and see the earlier turns."""
+the real SmolLM2-135M model: start, say something, exclude a category, see the list change,
+cancel a turn with Ctrl-C, ask why, quit, resume the thread, see the earlier turns and recall a
+typed line with the Up arrow."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import pytest
 from tests.conftest import SLICE
 
 M3REC = str(Path(sys.executable).parent / "m3rec")
-PROMPT = "you> "
+# An empty prompt line: prompt-toolkit draws "you>" and moves the cursor past the space; when it
+# redraws a line that was typed, text follows "you>" instead.
+PROMPT = r"you>\x1b\["
+UP = "\x1b[A"
 
 
 def start(tmp_path: Path, slice_checkpoint: Path, smollm2_path: Path) -> pexpect.spawn:
@@ -22,6 +26,9 @@ def start(tmp_path: Path, slice_checkpoint: Path, smollm2_path: Path) -> pexpect
         **os.environ,
         "COLUMNS": "160",
         "M3REC_PATHS__CHAT_DB": str(tmp_path / "chat.sqlite"),
+        "M3REC_PATHS__CHAT_HISTORY": str(tmp_path / "chat_history"),
+        "PROMPT_TOOLKIT_NO_CPR": "1",  # pexpect does not answer cursor position requests
+        "TERM": "xterm",
         "M3REC_LLM__MODEL": "smollm2-135m",
         "M3REC_LLM__N_THREADS": "1",
         "M3REC_MAR__REASONS": "2",
@@ -33,7 +40,7 @@ def start(tmp_path: Path, slice_checkpoint: Path, smollm2_path: Path) -> pexpect
 
 def rows(child: pexpect.spawn) -> str:
     """Return what the session printed up to the next prompt."""
-    child.expect_exact(PROMPT)
+    child.expect(PROMPT)
     return str(child.before)
 
 
@@ -51,6 +58,12 @@ def test_a_real_terminal_session_excludes_explains_quits_and_resumes(
     assert "excluded: Comedy" in after
     listed = after.split("excluded:")[0]
     assert "Comedy" not in listed.split("Why")[0]  # no listed item has the genre
+    child.sendline("/more 1")
+    child.expect_exact("genres / categories")  # the new list is on screen, its reasons are not
+    child.sendintr()
+    assert "turn cancelled" in rows(child)
+    child.sendline("/profile")
+    assert "Said in this thread" not in rows(child)  # the cancelled turn's note is gone
     child.sendline("/why 1")
     assert "rank 1 of" in rows(child)
     child.sendline("/quit")
@@ -59,5 +72,7 @@ def test_a_real_terminal_session_excludes_explains_quits_and_resumes(
     again = start(tmp_path, slice_checkpoint, smollm2_path)
     resumed = rows(again)
     assert "(resumed)" in resumed and "/no comedy" in resumed and "/why 1" in resumed
+    again.send(UP + UP + "\r")  # the line before /quit, from the typed history
+    assert "rank 1 of" in rows(again)
     again.sendeof()
     again.expect(pexpect.EOF)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
+from m3rec.errors import Cancelled
 from m3rec.llm.base import ChatMessage, structured
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.llamacpp import LlamaCppBackend, available_cores, default_threads
 
 pytestmark = pytest.mark.llm
@@ -79,6 +81,28 @@ def test_the_reply_streams_as_it_is_generated_and_ends_as_returned(tiny: LlamaCp
     assert len(seen) > 5  # token by token, not once at the end
     assert all(b.startswith(a) for a, b in itertools.pairwise(seen))
     assert seen[-1] == reply.text
+
+
+def test_a_cancel_stops_the_reply_mid_way_and_the_next_one_is_unchanged(
+    tiny: LlamaCppBackend,
+) -> None:
+    messages = [ChatMessage("user", "Name a large city as JSON: name, country.")]
+    schema = City.model_json_schema()
+    whole = tiny.complete(messages, json_schema=schema).text
+    seen: list[str] = []
+
+    def ctrl_c_after_three_pieces(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 3:
+            CANCEL.request()
+
+    try:
+        with pytest.raises(Cancelled):
+            tiny.complete(messages, json_schema=schema, on_text=ctrl_c_after_three_pieces)
+    finally:
+        CANCEL.clear()
+    assert len(seen) == 3 and seen[-1] != whole  # it stopped at the next token
+    assert tiny.complete(messages, json_schema=schema).text == whole
 
 
 @pytest.mark.llm

@@ -1,12 +1,14 @@
 """The OpenAI-compatible backend against a real llama.cpp server on loopback, and bad wires."""
 
+import threading
 import time
 
 import pytest
 from pydantic import BaseModel
 
-from m3rec.errors import LLMAuthError, LLMResponseError, LLMUnavailableError
+from m3rec.errors import Cancelled, LLMAuthError, LLMResponseError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, structured
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.openai_compat import OpenAICompatBackend
 from tests.conftest import LlamaServer, free_port
 from tests.llm.wire import ChatReplayServer, http_server
@@ -142,6 +144,24 @@ def test_a_lasting_overload_is_retried_a_bounded_number_of_times_then_named(
             backend(server.base_url, max_retries=2).complete(ASK)
         assert server.requests == 3
     finally:
+        server.close()
+
+
+def test_a_reply_that_arrives_after_a_cancel_is_dropped_and_none_is_asked_after_it() -> None:
+    server = ChatReplayServer(lambda _: '{"name": "Rex", "legs": 4}', delay_s=0.5)
+    client = backend(server.base_url, structured_mode="json_object")
+    timer = threading.Timer(0.1, CANCEL.request)  # Ctrl-C while the server is writing
+    try:
+        timer.start()
+        with pytest.raises(Cancelled):
+            client.complete(ASK)
+        with pytest.raises(Cancelled):
+            structured(client, ASK, Pet)
+        assert server.requests == 1
+        CANCEL.clear()
+        assert structured(client, ASK, Pet).value == Pet(name="Rex", legs=4)
+    finally:
+        CANCEL.clear()
         server.close()
 
 

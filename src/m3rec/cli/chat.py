@@ -4,7 +4,10 @@ kept to resume."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -106,8 +109,9 @@ def chat(
     sister who loves jazz", "why the first one?", "show my profile", "forget the 1980s".
     A steer or a purpose becomes a dated motivation note that outweighs the ones read from your
     history; an exclusion holds for the rest of the thread. Threads are kept in paths.chat_db
-    (SQLite): --thread resumes one, --threads lists them. Ctrl-C cancels a turn at the prompt,
-    Ctrl-D or /quit leaves.
+    (SQLite): --thread resumes one, --threads lists them. Ctrl-C while a turn runs stops it (the
+    local model at its next token) and leaves the thread as it was before the turn; a second
+    Ctrl-C stops at once. Ctrl-D or /quit leaves.
     """
     from m3rec.chatting import ChatSession, list_threads
 
@@ -118,7 +122,12 @@ def chat(
     if asks and (say is not None or not sys.stdin.isatty()):
         fail("give --user ID, or --likes TITLE (repeat it) to start as someone new")
     dataset = load_data(data, data_format)
-    liked = _liked_items(settings, dataset, likes or [], ask=asks) if asks or likes else None
+    read = line_reader(settings) if say is None else input  # --say reads nothing typed
+    liked = (
+        _liked_items(settings, dataset, likes or [], read if asks else None)
+        if asks or likes
+        else None
+    )
     checkpoint = checkpoint_for(settings, dataset, checkpoint)
     with spinner("loading MOTE and the catalogue"):
         session = ChatSession(
@@ -137,27 +146,46 @@ def chat(
         if say is not None:
             _scripted(session, dataset, say, as_json)
         else:
-            _interactive(session, dataset)
+            _interactive(session, dataset, read)
     finally:
         session.close()
 
 
+def line_reader(settings: Settings) -> Callable[[str], str]:
+    """Return how a typed line is read: at a terminal, prompt-toolkit's line editing with the
+    history of paths.chat_history (Up, Ctrl-R); from a pipe, plain lines. Both raise EOFError
+    at the end (Ctrl-D) and KeyboardInterrupt for Ctrl-C."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return input
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    history = settings.paths.chat_history.expanduser()
+    history.parent.mkdir(parents=True, exist_ok=True)
+    return PromptSession[str](history=FileHistory(str(history))).prompt
+
+
 def _liked_items(
-    settings: Settings, dataset: Dataset, titles: list[str], *, ask: bool
+    settings: Settings,
+    dataset: Dataset,
+    titles: list[str],
+    read: Callable[[str], str] | None,
 ) -> list[str]:
-    """Return the items a new person names: TITLES, or (ASK) what they type, one a line. A
-    title is found by its words, year or spelling, else the items nearest in meaning are
-    offered; an ambiguous title is asked about when ASK, else it is an error naming them."""
+    """Return the items a new person names: TITLES, or (READ given) what they type, one a line.
+    A title is found by its words, year or spelling, else the items nearest in meaning are
+    offered; an ambiguous title is asked about when READ is given, else it is an error naming
+    them."""
     from m3rec.agents.turns import Catalogue
     from m3rec.chatting import items_by_meaning
 
     catalogue = Catalogue(dataset.items)
-    if ask:
+    ask = read is not None
+    if read is not None:
         console.print(
             f"You are new to {escape(dataset.name)}: name a few things you liked, one a line "
             "(an empty line ends)."
         )
-        titles = list(iter(lambda: input("liked> ").strip(), ""))
+        titles = list(iter(lambda: read("liked> ").strip(), ""))
     liked: list[str] = []
     for title in titles:
         found, guessed = catalogue.resolve(title), False
@@ -171,8 +199,8 @@ def _liked_items(
                 if guessed
                 else f"'{title}' could be {named}: give the whole title"
             )
-        if len(found) > 1 or guessed:
-            found = _choose(dataset, title, found)
+        if read is not None and (len(found) > 1 or guessed):
+            found = _choose(dataset, title, found, read)
         if found:
             liked.append(found[0])
             console.print(f"[dim]  {escape(dataset.items[found[0]].title)}[/dim]", highlight=False)
@@ -183,10 +211,12 @@ def _liked_items(
     return list(dict.fromkeys(liked))
 
 
-def _choose(dataset: Dataset, title: str, found: list[str]) -> list[str]:
+def _choose(
+    dataset: Dataset, title: str, found: list[str], read: Callable[[str], str]
+) -> list[str]:
     for n, item_id in enumerate(found, 1):
         console.print(f"  {n}. {escape(dataset.items[item_id].title)}", highlight=False)
-    answer = input(f"which '{title}'? (a number, Enter for none) ").strip()
+    answer = read(f"which '{title}'? (a number, Enter for none) ").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(found):
         return [found[int(answer) - 1]]
     return []
@@ -204,15 +234,13 @@ def _scripted(session: ChatSession, dataset: Dataset, said: list[str], as_json: 
             typer.echo(json.dumps(turn_json(session, dataset, message, answers), default=str))
 
 
-def _interactive(session: ChatSession, dataset: Dataset) -> None:
-    import readline  # noqa: F401  (line editing and history for input())
-
+def _interactive(session: ChatSession, dataset: Dataset, read: Callable[[str], str]) -> None:
     view = TurnView(session, dataset)
     view.opening()
-    view.turn("/list")
+    view.turn_or_cancel("/list")
     while True:
         try:
-            message = input("you> ")
+            message = read("you> ")
         except EOFError:
             console.print()
             break
@@ -223,10 +251,7 @@ def _interactive(session: ChatSession, dataset: Dataset) -> None:
             break
         if not message.strip():
             continue
-        try:
-            view.turn(message)
-        except KeyboardInterrupt:
-            console.print("[yellow]turn cancelled[/yellow]; the thread keeps what was done")
+        view.turn_or_cancel(message)
     console.print(
         f"[dim]thread {escape(session.thread)} kept: m3rec chat --user "
         f"{escape(session.user_id)} --thread {escape(session.thread)}[/dim]",
@@ -263,6 +288,16 @@ class TurnView:
                 f"({escape(entry['intent'])})[/dim]",
                 highlight=False,
             )
+
+    def turn_or_cancel(self, message: str) -> None:
+        """Run one turn that Ctrl-C may stop; say so if it did."""
+        from m3rec.errors import Cancelled
+
+        try:
+            with ctrl_c_cancels():
+                self.turn(message)
+        except (Cancelled, KeyboardInterrupt):
+            console.print("[yellow]turn cancelled[/yellow]: the thread is as it was before it")
 
     def turn(self, message: str) -> list[ChatAnswer]:
         """Run one turn and show its answers (unless quiet); return them."""
@@ -322,6 +357,26 @@ class TurnView:
                     f"  {note.created.date()}  {escape(note.label)}: {escape(note.description)}",
                     highlight=False,
                 )
+
+
+@contextmanager
+def ctrl_c_cancels() -> Iterator[None]:
+    """While a turn runs, the first Ctrl-C asks the LLM work to stop at its next token (the turn
+    then raises `Cancelled`); a second one interrupts at once."""
+    from m3rec.llm.cancel import CANCEL
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        if CANCEL.requested:
+            raise KeyboardInterrupt
+        CANCEL.request()
+        console.print("[yellow]stopping this turn (Ctrl-C again to stop at once)[/yellow]")
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        CANCEL.clear()
 
 
 def turn_json(

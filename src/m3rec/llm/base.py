@@ -10,6 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from m3rec.errors import LLMResponseError, StructuredOutputError, Usage
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.parsing import ReplyParseError, parse_json_object
 from m3rec.schemas import ChatMessage
 
@@ -143,6 +144,7 @@ def structured(
     conversation = list(messages)
     error = ""
     for _attempt in range(2):
+        CANCEL.check()
         completion = backend.complete(
             conversation,
             json_schema=json_schema,

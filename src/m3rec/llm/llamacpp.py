@@ -14,6 +14,7 @@ from typing import Any
 
 from m3rec.errors import LLMError, ModelError
 from m3rec.llm.base import ChatMessage, Completion, OnText, require_text
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class LlamaCppBackend:
             on_text, text = self._on_text, ""
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             for token in generate(tokens, *args, **kwargs):
+                CANCEL.check()  # a cancelled turn stops here, mid-reply
                 if on_text is not None:
                     piece = decoder.decode(self._llama.detokenize([token]))
                     if piece:

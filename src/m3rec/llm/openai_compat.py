@@ -9,6 +9,7 @@ from typing import Any
 
 from m3rec.errors import LLMAuthError, LLMError, LLMResponseError, LLMUnavailableError
 from m3rec.llm.base import ChatMessage, Completion, OnText, require_text
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.meter import METER
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ class OpenAICompatBackend:
         """Send one chat request; under a schema, fall back through the modes the server accepts.
 
         ON_TEXT is told the whole reply once it has arrived (this backend does not stream)."""
+        CANCEL.check()
         completion = self._complete(messages, json_schema, max_tokens, temperature)
+        CANCEL.check()  # the server is not interrupted; its reply is dropped
         if on_text is not None:
             on_text(completion.text)
         return completion

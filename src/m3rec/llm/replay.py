@@ -9,6 +9,7 @@ from typing import Any
 
 from m3rec.errors import LLMError
 from m3rec.llm.base import ChatMessage, Completion, OnText
+from m3rec.llm.cancel import CANCEL
 from m3rec.llm.meter import METER
 
 STREAM_CHARS = 8  # a replayed reply streams in pieces this long
@@ -48,6 +49,7 @@ class ReplayBackend:
                 "temperature": temperature,
             }
         )
+        CANCEL.check()
         if not self._replies:
             raise LLMError("the replay backend has no recorded reply left")
         text = self._replies.pop(0)
@@ -62,6 +64,7 @@ class ReplayBackend:
         if on_text is not None:
             for end in range(STREAM_CHARS, len(text) + STREAM_CHARS, STREAM_CHARS):
                 on_text(text[:end])
+                CANCEL.check()  # as a stream would stop
         return completion
 
     def describe(self) -> dict[str, Any]:
