@@ -81,6 +81,10 @@ def test_a_more_like_turn_adds_a_dated_chat_note_to_the_profile_and_the_store(
     served = [a.motivation for a in answer.result.ranked]
     assert served.count(len(profile.motivations) - 1) >= len(served) // 2  # it outweighs
     assert shown[1] not in listed(answers)  # the item named was shown already
+    by_note = [a for a in answer.result.ranked if a.motivation == len(profile.motivations) - 1]
+    assert all(a.evidence == (shown[1],) for a in by_note)  # the item said of is the evidence
+    title = dataset.items[shown[1]].title
+    assert all(title in answer.result.reasons[a.item_id].text for a in by_note)  # and is named
     (stored,) = chat.pipeline.deps.store.chat_notes(USER)
     assert stored.source == "chat" and stored.label == note.label
     chat.close()

@@ -162,13 +162,13 @@ class ChatNote(BaseModel):
     thread: str = ""
 
     def as_motivation(self) -> Motivation:
-        """Return the note as a motivation of the profile MAR ranks with (no history evidence:
-        it was said, not shown by the items)."""
+        """Return the note as a motivation of the profile MAR ranks with: its evidence is the
+        item it was said of ("more like" it), if any, since no history item shows it."""
         day = self.created.date()
         return Motivation(
             label=self.label,
             description=self.description,
-            evidence=[],
+            evidence=[self.item_id] if self.item_id else [],
             strength=1.0,
             first_seen=day,
             last_seen=day,

@@ -713,3 +713,39 @@ def test_a_decade_alone_says_nothing_of_the_item(
     text = "Your retro escapes: a 1980s night out with Jean-Jacque Carfaxi."
     rules = movie_rules(movies, movie_history, draft(BLADE_RUNNER, SCI_FI, [TRON], text))
     assert rules == {BLADE_RUNNER: ("not_about_item",)}
+
+
+def test_a_reason_for_a_steered_item_may_name_the_item_asked_for_more_of(
+    movies: Dataset, movie_history: list[HistoryEntry]
+) -> None:
+    """'More like Alien' said in a conversation: its note's evidence is Alien, which is not in
+    the history; the reasons may cite it and name it (`steering.citable`), and nothing else
+    changes."""
+    from datetime import UTC, datetime
+
+    from m3rec.agents.steering import citable, steer_profile
+    from m3rec.schemas import ChatNote, Steering
+
+    alien = "1214"
+    note = ChatNote(
+        label="more like Alien (1979)",
+        description="Alien (1979): Horror, Sci-Fi",
+        item_id=alien,
+        created=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+    steering = Steering(notes=(note,))
+    profile, _ = steer_profile(MOVIE_PROFILE, steering, "1")
+    assert profile is not None and profile.motivations[-1].evidence == [alien]
+    text = "Like Alien, Blade Runner is more dark science fiction, as you asked for."
+    drafted = [draft(BLADE_RUNNER, note.label, [alien], text)]
+    cited = citable(movies.items, movie_history, steering)
+    assert [e.item_id for e in cited] == [*(e.item_id for e in movie_history), alien]
+    kept = check_reasons(
+        drafted, shown=MOVIES_SHOWN, items=movies.items, history=cited, profile=profile
+    )
+    assert kept == {BLADE_RUNNER: ()}
+    plain = check_reasons(
+        drafted, shown=MOVIES_SHOWN, items=movies.items, history=movie_history, profile=profile
+    )
+    assert plain[BLADE_RUNNER] == ("fabricated_evidence",)
+    assert citable(movies.items, movie_history, None) == movie_history

@@ -25,7 +25,7 @@ from m3rec.agents.reason_stream import ReasonStream
 from m3rec.agents.reasons import draft_reasons, motivation_labels
 from m3rec.agents.reorder import order_candidates
 from m3rec.agents.retrieval import retrieve_with_sources
-from m3rec.agents.steering import allowed
+from m3rec.agents.steering import allowed, citable
 from m3rec.data.types import Item
 from m3rec.encoders.alignment import Alignments, MotivationSpace, aligned_scores
 from m3rec.errors import LLMError, ModelError, Usage
@@ -72,6 +72,11 @@ class MarContext:
         return self.space
 
 
+def _citable(state: RecState, mar: MarContext) -> list[HistoryEntry]:
+    """Return what the reasons may cite: the history, and the items a conversation pointed at."""
+    return citable(mar.items, state["history"], state.get("steering"))
+
+
 def _notes(profile: MotivationProfile | None) -> list[str]:
     if profile is None:
         return []
@@ -85,12 +90,13 @@ def rank_candidates(
     profile: MotivationProfile | None,
     candidates: list[str],
     chat_from: int | None = None,
+    citable_ids: Sequence[str] = (),
 ) -> list[AlignedItem]:
     """Return CANDIDATES best first: MOTE's history score plus `align_weight` times the cosine
-    of the motivation each serves best, with that motivation and its evidence kept. The
-    profile's motivations from CHAT_FROM on were said in a conversation: each of their cosines
-    is weighed by `chat_weight` instead, and the item keeps the motivation of the largest
-    weighed cosine."""
+    of the motivation each serves best, with that motivation and its evidence kept (the
+    evidence that is in the history or CITABLE_IDS). The profile's motivations from CHAT_FROM
+    on were said in a conversation: each of their cosines is weighed by `chat_weight` instead,
+    and the item keeps the motivation of the largest weighed cosine."""
     history_ids = [h.item_id for h in history]
     base = mar.scorer.history_scores(user_id, history_ids, candidates)
     notes = _notes(profile)
@@ -111,7 +117,7 @@ def rank_candidates(
     else:
         scores = aligned_scores(base, alignment.strength, mar.settings.align_weight)
     order = np.argsort(-scores, kind="stable")
-    in_history = set(history_ids)
+    in_history = set(history_ids) | set(citable_ids)
     ranked = []
     for i in order:
         m = int(alignment.best[i])
@@ -241,6 +247,7 @@ async def align(state: RecState, runtime: Any) -> dict[str, Any]:
         state.get("profile"),
         state.get("candidate_ids", []),
         state.get("chat_from"),
+        [e.item_id for e in _citable(state, mar)],
     )
     if focus := state.get("focus_item"):
         report = focus_report(mar, state["history"], state.get("profile"), ranked, focus)
@@ -316,7 +323,7 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
     stream = ReasonStream(
         mar.checker,
         shown=[a.item_id for a in top],
-        history=state["history"],
+        history=_citable(state, mar),
         profile=profile,
         labels=motivation_labels(todo, profile),
         source="llm" if attempt == 1 else "regenerated",
@@ -330,7 +337,7 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
                 mar.items,
                 todo,
                 profile,
-                state["history"],
+                _citable(state, mar),
                 repair=repair or None,
                 on_text=stream,
             )
@@ -376,7 +383,7 @@ async def check_reasons(state: RecState, runtime: Any) -> dict[str, Any]:
     shown = [a.item_id for a in state["ranked"][: mar.settings.reasons]]
     prior = [reason_as_draft(r) for r in state.get("reasons", {}).values()]
     verdicts = mar.checker.check(
-        [*prior, *drafts], shown=shown, history=state["history"], profile=profile
+        [*prior, *drafts], shown=shown, history=_citable(state, mar), profile=profile
     )
     source: ReasonSource = "llm" if state.get("attempt", 1) == 1 else "regenerated"
     before = state.get("rejected", {})
@@ -428,7 +435,7 @@ async def respond(state: RecState, runtime: Any) -> dict[str, Any]:
                 mar.items[aligned.item_id],
                 aligned,
                 profile,
-                state["history"],
+                _citable(state, mar),
                 checker=mar.checker,
             )
             if broken := rejected.get(aligned.item_id):

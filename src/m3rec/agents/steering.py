@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from m3rec.data.types import Item
-from m3rec.schemas import MotivationProfile, Steering
+from m3rec.schemas import HistoryEntry, MotivationProfile, Steering
 
 CHAT_PROMPT_ID = "chat"  # the prompt id of a profile made only of what a conversation said
 
@@ -34,6 +34,22 @@ def steer_profile(
             model="",
         )
     return profile.model_copy(update={"motivations": kept + said}), len(kept)
+
+
+def citable(
+    items: Mapping[str, Item], history: Sequence[HistoryEntry], steering: Steering | None
+) -> list[HistoryEntry]:
+    """Return the items a reason may name and cite: the history, then the items the
+    conversation pointed at ("more like the second one"), which are the evidence of the notes
+    said of them. The history alone is what MOPE and MOTE read."""
+    seen = {entry.item_id for entry in history}
+    named = [n.item_id for n in steering.notes if n.item_id] if steering is not None else []
+    pointed = [i for i in dict.fromkeys(named) if i not in seen and i in items]
+    return [*history, *(_pointed_entry(items[i]) for i in pointed)]
+
+
+def _pointed_entry(item: Item) -> HistoryEntry:
+    return HistoryEntry(item.item_id, item.text(), None, None, item.title, item.category_names())
 
 
 def allowed(items: Mapping[str, Item], candidates: Sequence[str], steering: Steering) -> list[str]:
