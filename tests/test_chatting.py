@@ -293,3 +293,14 @@ def test_a_conversation_on_a_chroma_server_keeps_its_notes_there(
     chat.close()
     (note,) = open_store(server).chat_notes(USER)  # another client of the same server
     assert note.source == "chat" and note.label == said.label
+
+
+def test_a_conversation_turns_the_prompt_cache_on_unless_told() -> None:
+    from m3rec.chatting import conversing
+    from m3rec.settings import ChatSettings, LLMSettings
+
+    assert conversing(Settings()).llm.prompt_cache_mb == 1024
+    assert Settings().llm.prompt_cache_mb == 0  # other commands: off
+    assert conversing(Settings(llm=LLMSettings(prompt_cache_mb=64))).llm.prompt_cache_mb == 64
+    off = Settings(chat=ChatSettings(prompt_cache_mb=0))
+    assert conversing(off).llm.prompt_cache_mb == 0

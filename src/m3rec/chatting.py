@@ -43,6 +43,15 @@ class ThreadInfo:
     last: str
 
 
+def conversing(settings: Settings) -> Settings:
+    """Return SETTINGS as a conversation runs: with chat.prompt_cache_mb as the llama.cpp prompt
+    cache, unless llm.prompt_cache_mb is set."""
+    if settings.llm.prompt_cache_mb or not settings.chat.prompt_cache_mb:
+        return settings
+    llm = settings.llm.model_copy(update={"prompt_cache_mb": settings.chat.prompt_cache_mb})
+    return settings.model_copy(update={"llm": llm})
+
+
 def new_thread_id(user_id: str, now: datetime | None = None) -> str:
     """Return a fresh thread id for USER_ID: the user and the time, to the second."""
     moment = now or datetime.now(UTC)
@@ -173,7 +182,12 @@ class ChatSession:
             user_id, likes, thread_given=thread is not None
         )
         self.pipeline = RecommendPipeline(
-            settings, dataset, checkpoint, top_k=top_k, use_llm=use_llm, store_flag=store_flag
+            conversing(settings),
+            dataset,
+            checkpoint,
+            top_k=top_k,
+            use_llm=use_llm,
+            store_flag=store_flag,
         )
         self.catalogue = Catalogue(dataset.items)
         self.use_llm = use_llm

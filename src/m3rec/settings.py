@@ -63,6 +63,13 @@ class LLMSettings(_Section):
     max_tokens: int = Field(512, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     seed: int = 0
+    prompt_cache_mb: int = Field(
+        0,
+        ge=0,
+        description="llamacpp: keep the model's state after each call (up to this many MB) so a "
+        "later prompt with the same beginning reads only the rest; replies can differ in their "
+        "last tokens from a run without it, so it is off (0) but in `m3rec chat`",
+    )
 
 
 class OpenAISettings(_Section):
@@ -244,6 +251,13 @@ class ChatSettings(_Section):
         None,
         description="a PostgreSQL database for the threads instead of paths.chat_db, e.g. "
         "postgresql://m3rec@db.example/m3rec or postgresql://m3rec@/m3rec?host=/run/postgresql",
+    )
+    prompt_cache_mb: int = Field(
+        1024,
+        ge=0,
+        description="llm.prompt_cache_mb for a conversation, whose prompts take turns (reading "
+        "a message, writing reasons): each reads only what is new since it was last asked; "
+        "0 turns it off",
     )
 
 

@@ -123,3 +123,39 @@ def test_a_schema_whose_constants_quote_json_still_constrains_the_reply(
     value = json.loads(reply.text)
     assert value["item"] == title.replace("\\", "/").replace('"', "'")
     assert value["id"] in ("a'b", "c")
+
+
+def test_the_prompt_cache_lets_alternating_prompts_read_only_what_is_new(
+    smollm2_path: Path,
+) -> None:
+    """A conversation's prompts take turns (read a message, write reasons): with the cache, the
+    reading prompt's long system part is read once, not again after each reasons prompt."""
+    reading = "You read what a person tells a film recommender and name what they want. " * 8
+    reasons = "You write one short reason for each recommended film. " * 8
+
+    def ask(system: str, said: str) -> list[ChatMessage]:
+        return [ChatMessage("system", system), ChatMessage("user", said)]
+
+    def tokens_read(backend: LlamaCppBackend) -> list[int]:
+        read: list[int] = []
+        evaluate = backend._llama.eval
+
+        def counted(tokens):  # type: ignore[no-untyped-def]
+            read.append(len(tokens))
+            return evaluate(tokens)
+
+        backend._llama.eval = counted  # type: ignore[method-assign]
+        return read
+
+    for cache_mb, reread in ((0, True), (64, False)):
+        backend = LlamaCppBackend(
+            smollm2_path, n_ctx=1024, n_threads=1, max_tokens=8, prompt_cache_mb=cache_mb
+        )
+        assert backend.describe()["prompt_cache_mb"] == cache_mb
+        backend.complete(ask(reading, "no horror for me"))
+        backend.complete(ask(reasons, "1: Alien; 2: Heat"))
+        read = tokens_read(backend)
+        backend.complete(ask(reading, "more like the second one"))
+        prompt = len(backend._llama.tokenize(reading.encode()))
+        assert (sum(read) > prompt) is reread, (cache_mb, read)
+        backend.close()

@@ -40,6 +40,7 @@ def build_backend(settings: Settings) -> LLMBackend:
         max_tokens=llm.max_tokens,
         temperature=llm.temperature,
         seed=llm.seed,
+        prompt_cache_mb=llm.prompt_cache_mb,
     )
 
 

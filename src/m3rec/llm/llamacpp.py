@@ -69,6 +69,7 @@ class LlamaCppBackend:
         max_tokens: int = 512,
         temperature: float = 0.0,
         seed: int = 0,
+        prompt_cache_mb: int = 0,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -84,6 +85,7 @@ class LlamaCppBackend:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.seed = seed
+        self.prompt_cache_mb = prompt_cache_mb
         self._lock = threading.Lock()
         self._live = [0, 0]  # calls and tokens of the current request already given to METER
         self._on_text: OnText | None = None  # the current request's listener
@@ -104,6 +106,10 @@ class LlamaCppBackend:
                 "run `m3rec models verify NAME` or pull the model again with --force"
             ) from None
         self._llama.generate = self._metered(self._llama.generate)  # type: ignore[method-assign,assignment]
+        if prompt_cache_mb:
+            from llama_cpp import LlamaRAMCache
+
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_mb << 20))
 
     def _metered(self, generate: Callable[..., Iterator[int]]) -> Callable[..., Iterator[int]]:
         """Wrap Llama.generate, which the completion calls consume token by token, to count each
@@ -189,6 +195,7 @@ class LlamaCppBackend:
             "model_path": str(self.model_path),
             "n_threads": self.n_threads,
             "n_gpu_layers": self.n_gpu_layers,
+            "prompt_cache_mb": self.prompt_cache_mb,
             "device": "GPU" if offload else "CPU",
         }
 
