@@ -228,6 +228,11 @@ class MarSettings(_Section):
         "align_weight, so what a person asks for outweighs the motivations read from history",
     )
     reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
+    reasons_prompt: Literal["v1", "v2"] = Field(
+        "v1",
+        description="the reasons' prompt: v1, or v2 (each reason first picks one detail of its "
+        "item, from the item's own genres, categories and traits, under the grammar)",
+    )
     reorder: bool = Field(
         False,
         description="let the LLM re-order the top items before it explains them "

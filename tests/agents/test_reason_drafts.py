@@ -59,3 +59,40 @@ def test_a_reason_over_the_bound_is_refused() -> None:
         ReasonsReply.model_validate(
             {"reasons": {"a": {"evidence": [], "reason": "x" * (REASON_MAX_CHARS + 1)}}}
         )
+
+
+def test_prompt_v2_asks_for_one_of_the_items_own_details_first_and_still_fits() -> None:
+    from m3rec.agents.reason_drafts import DETAIL_CHARS, item_details
+    from m3rec.data import Item
+
+    conair = Item(
+        "B00004TUBL",
+        TITLES["B00004TUBL"],
+        {"categories": "Beauty > Hair Care > Styling Tools > Irons", "brand": "Conair"},
+    )
+    details = {"B00004TUBL": item_details(conair), "B000052YPE": []}
+    assert details["B00004TUBL"][:3] == ["Beauty", "Hair Care", "Styling Tools"]
+    assert "trust in Conair" in details["B00004TUBL"]
+    assert all(len(d) <= DETAIL_CHARS for d in details["B00004TUBL"])
+    request = reasons_request(EVIDENCE, TITLES, details)
+    reasons = request.json_schema["properties"]["reasons"]["properties"]
+    conair_fields = reasons["B00004TUBL"]
+    assert list(conair_fields["properties"])[:2] == ["item", "detail"]  # written in this order
+    assert conair_fields["properties"]["detail"]["enum"] == details["B00004TUBL"]
+    assert "detail" in conair_fields["required"]
+    assert "detail" not in reasons["B000052YPE"]["properties"]  # no detail to pick from
+    LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
+    longest = {
+        "reasons": {
+            item: {
+                "item": reasons[item]["properties"]["item"]["const"],
+                **({"detail": max(details[item], key=len)} if details[item] else {}),
+                "evidence": ids[:MAX_EVIDENCE],
+                "reason": "x" * REASON_MAX_CHARS,
+            }
+            for item, ids in EVIDENCE.items()
+        },
+    }
+    assert len(json.dumps(longest)) <= request.max_tokens
+    reply = ReasonsReply.model_validate(longest)
+    assert reply.reasons["B00004TUBL"].detail == max(details["B00004TUBL"], key=len)

@@ -340,6 +340,7 @@ async def explain(state: RecState, runtime: Any) -> dict[str, Any]:
                 _citable(state, mar),
                 repair=repair or None,
                 on_text=stream,
+                version=mar.settings.reasons_prompt,
             )
         )
     except (LLMError, ModelError) as exc:

@@ -43,7 +43,13 @@ from functools import lru_cache
 from m3rec import prompts
 from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.agents.profile_checks import GENERIC_WORDS, content_words, shares_run, words
-from m3rec.agents.reason_drafts import PROMPT, REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
+from m3rec.agents.reason_drafts import (
+    PROMPT,
+    PROMPTS,
+    REASON_MAX_CHARS,
+    REASON_MIN_CHARS,
+    ReasonDraft,
+)
 from m3rec.data.traits import GENRE_NEEDS, metadata_traits
 from m3rec.data.types import Item
 from m3rec.schemas import AlignedItem, HistoryEntry, Motivation, MotivationProfile, Reason
@@ -649,15 +655,18 @@ _LINKING = "after next find finder before"
 
 @lru_cache(maxsize=1)
 def _example_stems() -> frozenset[str]:
-    """Return the stems of the reasons prompt's example replies (items and reasons)."""
+    """Return the stems of the reasons prompts' example replies (items, details and reasons)."""
     found: set[str] = set()
-    for example in prompts.examples(*PROMPT):
-        for reason in example.get("reasons", {}).values():
-            found |= _stems(f"{reason.get('item', '')} {reason.get('reason', '')}")
-    rules = prompts.render(*PROMPT, items="", repair_rule="").messages[0].content
+    instructions = set()
     block = re.compile(r"<<<ITEMS.*?ITEMS>>>|^\{[^\n]*$", re.DOTALL | re.MULTILINE)
-    instructions = block.sub(" ", rules)  # the instructions without the example's block and reply
-    return frozenset(found - _stems(instructions) - _stems(_LINKING))
+    for version in PROMPTS:
+        for example in prompts.examples(PROMPT[0], version):
+            for reason in example.get("reasons", {}).values():
+                said = (reason.get(key, "") for key in ("item", "detail", "reason"))
+                found |= _stems(" ".join(said))
+        rules = prompts.render(PROMPT[0], version, items="", repair_rule="").messages[0].content
+        instructions |= _stems(block.sub(" ", rules))  # without the example's block and reply
+    return frozenset(found - instructions - _stems(_LINKING))
 
 
 def _request_stems(item: Item | None, motivation: Motivation | None, request: _Request) -> set[str]:

@@ -15,10 +15,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from m3rec import prompts
+from m3rec.data.traits import metadata_traits
+from m3rec.data.types import Item
 from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
 
-PROMPT = ("mar", "v1")  # the prompt the reasons are asked with
+PROMPT = ("mar", "v1")  # the prompt the reasons are asked with by default (mar.reasons_prompt)
+PROMPTS = ("v1", "v2")  # v2: each reason opens with a detail of its item (`item_details`)
+MAX_DETAILS = 12
 
 __all__ = [
     "MAX_EVIDENCE",
@@ -28,6 +32,7 @@ __all__ = [
     "ReasonDraft",
     "ReasonsReply",
     "ReasonsRequest",
+    "item_details",
     "reasons_request",
 ]
 
@@ -41,6 +46,7 @@ class ItemReason(BaseModel):
     """One item's reason in the LLM's reply (`item` is its title, as the schema fixes it)."""
 
     item: str = ""
+    detail: str = ""  # prompt v2: one of the item's own details, written before the reason
     evidence: list[str] = Field(max_length=MAX_EVIDENCE)
     reason: str = Field(max_length=REASON_MAX_CHARS)
 
@@ -59,18 +65,29 @@ class ReasonsRequest:
     max_tokens: int
 
 
-def reasons_request(evidence: dict[str, list[str]], titles: dict[str, str]) -> ReasonsRequest:
+def reasons_request(
+    evidence: dict[str, list[str]],
+    titles: dict[str, str],
+    details: dict[str, list[str]] | None = None,
+) -> ReasonsRequest:
     """Return the schema asking for a reason for each item of EVIDENCE (item id -> the ids it may
     cite, in the order shown).
 
     Each reason object opens with the item's title (TITLES, a constant the grammar writes out):
     a small model then words each reason from its own item instead of repeating the last one.
+    With DETAILS (prompt v2: item id -> `item_details`), the title is followed by one of them,
+    an enum, so the reason is written after the model has named something of its own item.
     """
     reasons = {
         item: {
             "type": "object",
             "properties": {
                 "item": {"const": _title_const(titles.get(item, item))},
+                **(
+                    {"detail": {"type": "string", "enum": details[item]}}
+                    if details and details.get(item)
+                    else {}
+                ),
                 "evidence": {
                     "type": "array",
                     "items": {"type": "string", "enum": ids[:MAX_EVIDENCE]},
@@ -85,7 +102,12 @@ def reasons_request(evidence: dict[str, list[str]], titles: dict[str, str]) -> R
                     "maxLength": REASON_MAX_CHARS,
                 },
             },
-            "required": ["item", "evidence", "reason"],
+            "required": [
+                "item",
+                *(["detail"] if details and details.get(item) else []),
+                "evidence",
+                "reason",
+            ],
             "additionalProperties": False,
         }
         for item, ids in evidence.items()
@@ -101,8 +123,13 @@ def reasons_request(evidence: dict[str, list[str]], titles: dict[str, str]) -> R
     ids = [*evidence, *(e for cited in evidence.values() for e in cited)]
     per_id = max((len(i) for i in ids), default=1) + 4
     longest_title = max((len(_title_const(t)) for t in titles.values()), default=0)
+    longest_detail = max((len(d) for ds in (details or {}).values() for d in ds), default=0)
     per_reason = (
-        _TOKENS_PER_REASON_KEYS + per_id * (1 + MAX_EVIDENCE) + REASON_MAX_CHARS + longest_title
+        _TOKENS_PER_REASON_KEYS
+        + per_id * (1 + MAX_EVIDENCE)
+        + REASON_MAX_CHARS
+        + longest_title
+        + longest_detail
     )
     budget = _TOKENS_FRAME + per_reason * len(evidence)
     schema = {
@@ -115,6 +142,15 @@ def reasons_request(evidence: dict[str, list[str]], titles: dict[str, str]) -> R
 
 
 TITLE_CONST_CHARS = 60
+DETAIL_CHARS = 60
+
+
+def item_details(item: Item) -> list[str]:
+    """Return what a v2 reason may pick as its item's detail: the item's genres and category
+    levels, then its metadata traits, as the prompt shows catalogue text, at most MAX_DETAILS."""
+    found = [*item.category_names(), *metadata_traits(item)]
+    cleaned = (prompts.data_text(d, DETAIL_CHARS) for d in found)
+    return list(dict.fromkeys(d for d in cleaned if d))[:MAX_DETAILS]
 
 
 def _title_const(title: str) -> str:

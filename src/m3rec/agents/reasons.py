@@ -1,4 +1,5 @@
-"""MAR's explain step: ask the LLM to word a reason for each top item (prompt `mar/v1`).
+"""MAR's explain step: ask the LLM to word a reason for each top item (prompt `mar/v1`, or
+`mar/v2` by `mar.reasons_prompt`).
 
 What each reason may say is fixed before the LLM is asked: the motivation the scorer matched
 the item to, that motivation's evidence items and the item's own details; the reply can cite
@@ -17,6 +18,7 @@ from m3rec.agents.reason_drafts import (
     ItemReason,
     ReasonDraft,
     ReasonsReply,
+    item_details,
     reasons_request,
 )
 from m3rec.data.traits import metadata_traits
@@ -75,16 +77,17 @@ def reasons_messages(
     history: Sequence[HistoryEntry],
     *,
     repair: Mapping[str, str] | None = None,
+    version: str = PROMPT[1],
 ) -> list[ChatMessage]:
-    """Return the chat asking for reasons on ALIGNED; REPAIR maps an item id to what was wrong
-    with its last reason."""
+    """Return the chat asking for reasons on ALIGNED under prompt mar/VERSION; REPAIR maps an
+    item id to what was wrong with its last reason."""
     titles = {h.item_id: h.title or h.text for h in history}
     block = "\n".join(describe_item(items[a.item_id], a, profile, titles) for a in aligned)
     repair_rule = ""
     if repair:
         notes = "".join(f"[{item}]: {note}\n" for item, note in repair.items())
         repair_rule = REPAIR_RULE + notes
-    return prompts.render(*PROMPT, items=block, repair_rule=repair_rule).messages
+    return prompts.render(PROMPT[0], version, items=block, repair_rule=repair_rule).messages
 
 
 def draft_reasons(
@@ -96,15 +99,17 @@ def draft_reasons(
     *,
     repair: Mapping[str, str] | None = None,
     on_text: OnText | None = None,
+    version: str = PROMPT[1],
 ) -> DraftedReasons:
     """Ask LLM for a reason for each of ALIGNED (one structured call, one schema repair); with
     REPAIR, a regeneration at the repair temperature; ON_TEXT is told each reply as it grows
     (`reason_stream.closed_reasons` reads the reasons out of it). Raises StructuredOutputError
-    on garbage."""
+    on garbage. VERSION is the prompt's (v2 adds each item's `detail`)."""
     evidence = {a.item_id: list(a.evidence) for a in aligned}
     titles = {a.item_id: items[a.item_id].title for a in aligned}
-    request = reasons_request(evidence, titles)
-    messages = reasons_messages(items, aligned, profile, history, repair=repair)
+    details = {a.item_id: item_details(items[a.item_id]) for a in aligned}
+    request = reasons_request(evidence, titles, details if version == "v2" else None)
+    messages = reasons_messages(items, aligned, profile, history, repair=repair, version=version)
     result = structured(
         llm,
         messages,
