@@ -37,7 +37,7 @@ from tests.replies import LibraryReplies, item_ids_of
 MOTE = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1, "seed": 0}
 # MAR's settings for the recording, kept in the fixture: a later default cannot change what
 # the tests rank.
-MAR = {"align_weight": 0.0, "reasons": 5, "reorder": False}
+MAR = {"align_weight": 0.0, "reasons": 5, "reorder": False, "reasons_prompt": "v2"}
 SLICE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "data" / "ml-latest-slice"
 # user -> the history rule the recorded MOPE library holds a valid profile for
 CASES = {"4": HistoryRule(n_items=20), "1": HistoryRule("test", 0)}

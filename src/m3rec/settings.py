@@ -229,9 +229,11 @@ class MarSettings(_Section):
     )
     reasons: int = Field(5, ge=0, le=20, description="how many of the top items the LLM explains")
     reasons_prompt: Literal["v1", "v2"] = Field(
-        "v1",
-        description="the reasons' prompt: v1, or v2 (each reason first picks one detail of its "
-        "item, from the item's own genres, categories and traits, under the grammar)",
+        "v2",
+        description="the reasons' prompt: v2 (each reason first picks one detail of its item, "
+        "from the item's own genres, categories and traits, under the grammar) or v1 (as "
+        "first released); v2 kept 38% of reasons on the first try where v1 kept 24% "
+        "(BENCHMARKS.md, 'The reasons prompt')",
     )
     reorder: bool = Field(
         False,

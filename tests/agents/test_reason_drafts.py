@@ -96,3 +96,10 @@ def test_prompt_v2_asks_for_one_of_the_items_own_details_first_and_still_fits() 
     assert len(json.dumps(longest)) <= request.max_tokens
     reply = ReasonsReply.model_validate(longest)
     assert reply.reasons["B00004TUBL"].detail == max(details["B00004TUBL"], key=len)
+
+
+def test_the_default_reasons_prompt_is_the_setting_default() -> None:
+    from m3rec.agents.reason_drafts import PROMPT, PROMPTS
+    from m3rec.settings import MarSettings
+
+    assert PROMPT[1] == MarSettings().reasons_prompt and PROMPT[1] in PROMPTS

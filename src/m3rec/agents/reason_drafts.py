@@ -20,7 +20,7 @@ from m3rec.data.types import Item
 from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
 
-PROMPT = ("mar", "v1")  # the prompt the reasons are asked with by default (mar.reasons_prompt)
+PROMPT = ("mar", "v2")  # the prompt the reasons are asked with by default (mar.reasons_prompt)
 PROMPTS = ("v1", "v2")  # v2: each reason opens with a detail of its item (`item_details`)
 MAX_DETAILS = 12
 

@@ -1,5 +1,5 @@
-"""MAR's explain step: ask the LLM to word a reason for each top item (prompt `mar/v1`, or
-`mar/v2` by `mar.reasons_prompt`).
+"""MAR's explain step: ask the LLM to word a reason for each top item (prompt `mar/v2`, or
+`mar/v1` by `mar.reasons_prompt`).
 
 What each reason may say is fixed before the LLM is asked: the motivation the scorer matched
 the item to, that motivation's evidence items and the item's own details; the reply can cite
