@@ -67,8 +67,9 @@ class LLMSettings(_Section):
         0,
         ge=0,
         description="llamacpp: keep the model's state after each call (up to this many MB) so a "
-        "later prompt with the same beginning reads only the rest; replies can differ in their "
-        "last tokens from a run without it, so it is off (0) but in `m3rec chat`",
+        "later prompt with the same beginning reads only the rest; the numbers differ in their "
+        "last bits from reading it all, and so can the replies, so it is off (0) but in "
+        "`m3rec chat`",
     )
 
 
