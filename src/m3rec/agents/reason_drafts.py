@@ -19,8 +19,10 @@ from m3rec.data.traits import metadata_traits
 from m3rec.data.types import Item
 from m3rec.schemas import REASON_MAX_CHARS, REASON_MIN_CHARS, ReasonDraft
 from m3rec.schemas import REASON_MAX_EVIDENCE as MAX_EVIDENCE
+from m3rec.settings import MarSettings
 
-PROMPT = ("mar", "v2")  # the prompt the reasons are asked with by default (mar.reasons_prompt)
+# The prompt the reasons are asked with by default: the setting's default (mar.reasons_prompt).
+PROMPT = ("mar", str(MarSettings.model_fields["reasons_prompt"].default))
 PROMPTS = ("v1", "v2")  # v2: each reason opens with a detail of its item (`item_details`)
 MAX_DETAILS = 12
 

@@ -107,8 +107,10 @@ def draft_reasons(
     on garbage. VERSION is the prompt's (v2 adds each item's `detail`)."""
     evidence = {a.item_id: list(a.evidence) for a in aligned}
     titles = {a.item_id: items[a.item_id].title for a in aligned}
-    details = {a.item_id: item_details(items[a.item_id]) for a in aligned}
-    request = reasons_request(evidence, titles, details if version == "v2" else None)
+    details = (
+        {a.item_id: item_details(items[a.item_id]) for a in aligned} if version != "v1" else None
+    )
+    request = reasons_request(evidence, titles, details)
     messages = reasons_messages(items, aligned, profile, history, repair=repair, version=version)
     result = structured(
         llm,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from m3rec.data.histories import item_entry
 from m3rec.data.types import Item
 from m3rec.schemas import HistoryEntry, MotivationProfile, Steering
 
@@ -45,11 +46,7 @@ def citable(
     seen = {entry.item_id for entry in history}
     named = [n.item_id for n in steering.notes if n.item_id] if steering is not None else []
     pointed = [i for i in dict.fromkeys(named) if i not in seen and i in items]
-    return [*history, *(_pointed_entry(items[i]) for i in pointed)]
-
-
-def _pointed_entry(item: Item) -> HistoryEntry:
-    return HistoryEntry(item.item_id, item.text(), None, None, item.title, item.category_names())
+    return [*history, *(item_entry(items[i]) for i in pointed)]
 
 
 def allowed(items: Mapping[str, Item], candidates: Sequence[str], steering: Steering) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from m3rec.data.errors import DataError
-from m3rec.data.types import Dataset, Interaction
+from m3rec.data.types import Dataset, Interaction, Item
 from m3rec.schemas import HistoryEntry
 
 Stage = Literal["test", "valid"]
@@ -124,15 +124,16 @@ def describe_rule(context: Mapping[str, Any]) -> str:
 
 def history_entries(dataset: Dataset, events: Sequence[Interaction]) -> list[HistoryEntry]:
     """Return EVENTS as the entries a model reads: item id, item text, rating, time."""
-    entries = []
-    for e in events:
-        item = dataset.items[e.item_id]
-        entries.append(
-            HistoryEntry(
-                e.item_id, item.text(), e.rating, e.timestamp, item.title, item.category_names()
-            )
-        )
-    return entries
+    return [item_entry(dataset.items[e.item_id], e.rating, e.timestamp) for e in events]
+
+
+def item_entry(
+    item: Item, rating: float | None = None, timestamp: int | None = None
+) -> HistoryEntry:
+    """Return ITEM as a model reads it in a history: id, text, rating, time, title, categories."""
+    return HistoryEntry(
+        item.item_id, item.text(), rating, timestamp, item.title, item.category_names()
+    )
 
 
 def _events(dataset: Dataset, user_id: str) -> list[Interaction]:
