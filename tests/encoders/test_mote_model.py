@@ -8,7 +8,7 @@ import torch
 
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.mote import MoteEncoder, history_notes, score_histories
-from m3rec.encoders.training import PairIndex, batch_notes
+from m3rec.encoders.training import PairIndex, batch_notes, shared_negatives
 
 
 @pytest.fixture(autouse=True)
@@ -112,3 +112,31 @@ def test_note_dropout_keeps_the_most_recent_note():
     g = pairs.positions[10:]
     _, mask = batch_notes(pairs, g, cfg, torch.Generator().manual_seed(2))
     assert torch.all(mask[:, -1]) and mask[:, :-1].float().mean() < 0.3
+
+
+def test_a_batch_shares_uniform_negatives_or_every_item():
+    gen = torch.Generator().manual_seed(0)
+    drawn = shared_negatives(100, 30, gen)
+    assert drawn.shape == (30,) and drawn.min() >= 0 and drawn.max() < 100
+    assert torch.equal(shared_negatives(100, 100, gen), torch.arange(100))  # a full softmax
+    assert torch.equal(shared_negatives(100, 5000, gen), torch.arange(100))
+
+
+def test_the_order_layers_never_read_padding_and_keep_an_empty_user_at_zero():
+    enc = encoder(order_layers=1, max_notes=5)
+    notes = torch.randn(3, 5, 8)
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 0, 1, 0, 1], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    before = enc.pool(notes, mask)
+    changed = torch.where(mask.unsqueeze(-1), notes, torch.randn(3, 5, 8) * 1e3)
+    torch.testing.assert_close(enc.pool(changed, mask), before)
+    assert torch.equal(before[2], torch.zeros(1, 8))
+
+
+def test_the_order_layers_read_the_order_of_the_notes():
+    enc = encoder(order_layers=1, max_notes=4)
+    with torch.no_grad():
+        enc.age_emb.weight.normal_(std=1.0)
+    notes = torch.randn(1, 4, 8)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    swapped = notes[:, [1, 0, 2, 3]]
+    assert not torch.allclose(enc.pool(notes, mask), enc.pool(swapped, mask))

@@ -17,6 +17,7 @@ from m3rec.cli.options import (
     with_settings,
 )
 from m3rec.cli.render import FitProgress, console, print_json
+from m3rec.encoders import defaults
 from m3rec.settings import Settings
 
 
@@ -36,7 +37,7 @@ def train(
     data_format: FormatOpt = "auto",
     epochs: Annotated[
         int, typer.Option("--epochs", min=1, help="Most epochs; stops early on validation NDCG@10.")
-    ] = 30,
+    ] = defaults.EPOCHS,
     device: Annotated[
         Literal["cpu", "cuda"], typer.Option("--device", help="Train on the CPU or a CUDA GPU.")
     ] = "cpu",
@@ -46,10 +47,10 @@ def train(
     ] = 0,
     dim: Annotated[
         int, typer.Option("--dim", min=2, help="Size of the motivation/trait space.")
-    ] = 64,
+    ] = defaults.DIM,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=2, help="Training pairs per step.")
-    ] = 1024,
+    ] = defaults.BATCH_SIZE,
     valid_users: Annotated[
         int,
         typer.Option("--valid-users", min=1, help="Validation users sampled for early stopping."),

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from m3rec.encoders import defaults
 from m3rec.ranking.contract import ModelConfig
 from m3rec.settings import TORCH_THREADS
 
@@ -13,10 +14,15 @@ from m3rec.settings import TORCH_THREADS
 class MoteConfig(ModelConfig):
     """MOTE hyperparameters: model shape, InfoNCE training, cold-start augmentation."""
 
-    dim: int = Field(default=64, ge=2, description="size of the shared motivation/trait space")
+    dim: int = Field(
+        default=defaults.DIM, ge=2, description="size of the shared motivation/trait space"
+    )
     slots: int = Field(default=1, ge=1, description="interest slots per user; max at scoring")
     dropout: float = Field(default=0.1, ge=0, lt=1)
     max_notes: int = Field(default=10, ge=1, description="most recent notes or items pooled")
+    order_layers: int = Field(
+        default=0, ge=0, description="self-attention layers that read the notes in order (0: none)"
+    )
     item_ids: bool = Field(default=True, description="learn item-id embeddings (warm signal)")
     traits: bool = Field(
         default=True, description="embed each item's metadata traits with its text"
@@ -35,13 +41,16 @@ class MoteConfig(ModelConfig):
         "(tune it on validation users: scripts/bench/mote_notes.py --term align)",
     )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
-    epochs: int = Field(default=30, ge=1)
-    batch_size: int = Field(default=1024, ge=2)
+    epochs: int = Field(default=defaults.EPOCHS, ge=1)
+    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=2)
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     temperature: float = Field(default=0.1, gt=0, description="InfoNCE softmax temperature")
     negatives: int = Field(
-        default=256, ge=0, description="uniform negatives shared by a batch, beside in-batch ones"
+        default=defaults.NEGATIVES,
+        ge=0,
+        description="uniform negatives shared by a batch, beside in-batch ones; at or above the "
+        "number of items, every item (a full softmax)",
     )
     note_dropout: float = Field(
         default=0.1, ge=0, lt=1, description="chance to drop each note but the most recent"

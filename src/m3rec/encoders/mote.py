@@ -30,6 +30,8 @@ class MoteEncoder(nn.Module):
         n_items: int = 0,
         n_users: int = 0,
         dropout: float = 0.1,
+        order_layers: int = 0,
+        max_notes: int = 10,
     ) -> None:
         super().__init__()
         self.dim, self.slots = dim, slots
@@ -47,6 +49,14 @@ class MoteEncoder(nn.Module):
         self.out = nn.Linear(dim, dim, bias=False)  # no notes: a zero vector
         # softplus(-1.0) ~ 0.31 logit per step back in time; learned, never negative.
         self.decay = nn.Parameter(torch.tensor(-1.0))
+        self.order: nn.TransformerEncoder | None = None
+        if order_layers:
+            self.age_emb = nn.Embedding(max_notes, dim)
+            nn.init.normal_(self.age_emb.weight, std=0.01)
+            layer = nn.TransformerEncoderLayer(
+                dim, 2, dim * 2, dropout, activation="gelu", batch_first=True, norm_first=True
+            )
+            self.order = nn.TransformerEncoder(layer, order_layers, enable_nested_tensor=False)
 
     def project_text(self, text: torch.Tensor) -> torch.Tensor:
         """Map sentence embeddings (..., text_dim) into the shared space (..., dim)."""
@@ -69,6 +79,8 @@ class MoteEncoder(nn.Module):
         """
         mask = mask.bool()
         values = notes.masked_fill(~mask.unsqueeze(-1), 0.0)
+        if self.order is not None:
+            values = self.in_order(values, mask)
         weights = self.attention(values, mask)
         pooled = torch.einsum("bkn,bnd->bkd", weights, values)
         vec = pooled + self.out(pooled)
@@ -76,12 +88,20 @@ class MoteEncoder(nn.Module):
             vec = vec + self.user_emb(users).unsqueeze(1)
         return vec
 
+    def in_order(self, notes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Return the notes (batch, n, dim) read in order by self-attention, each with its age."""
+        assert self.order is not None
+        age = ages(mask).clamp(max=self.age_emb.num_embeddings - 1)
+        empty = ~mask.any(-1, keepdim=True)
+        attend = mask | (empty & (torch.arange(mask.shape[1]) == mask.shape[1] - 1))
+        read = self.order(notes + self.age_emb(age), src_key_padding_mask=~attend)
+        return notes + read.masked_fill(~mask.unsqueeze(-1), 0.0)
+
     def attention(self, notes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Return each slot's weights over the notes (batch, slots, n); padding weighs exactly 0."""
         mask = mask.bool()
         keys = self.key(notes)  # padded keys get -inf logits below, whatever they hold
-        # Age: how many real notes come after this one (0 for the most recent).
-        age = (mask.flip(-1).cumsum(-1).flip(-1) - mask.long()).to(notes.dtype)
+        age = ages(mask).to(notes.dtype)
         logits = torch.einsum("kd,bnd->bkn", self.queries, keys) / math.sqrt(self.dim)
         logits = logits - nn.functional.softplus(self.decay) * age.unsqueeze(1)
         logits = logits.masked_fill(~mask.unsqueeze(1), float("-inf"))
@@ -98,6 +118,11 @@ class MoteEncoder(nn.Module):
         i = nn.functional.normalize(items, dim=-1)
         sims = torch.matmul(u, i.mT if i.dim() == 3 else i.T)  # (batch, slots, c)
         return sims[:, 0] if sims.shape[1] == 1 else sims.max(dim=1).values
+
+
+def ages(mask: torch.Tensor) -> torch.Tensor:
+    """Return each note's age (batch, n): how many real notes come after it (0: the latest)."""
+    return mask.flip(-1).cumsum(-1).flip(-1) - mask.long()
 
 
 def history_notes(histories: list[np.ndarray], max_notes: int) -> tuple[np.ndarray, np.ndarray]:

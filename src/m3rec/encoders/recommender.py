@@ -75,6 +75,8 @@ class MoteRecommender(Recommender):
                 n_items=n_items if cfg.item_ids else 0,
                 n_users=n_users if cfg.user_ids else 0,
                 dropout=cfg.dropout,
+                order_layers=cfg.order_layers,
+                max_notes=cfg.max_notes,
             )
         return encoder.to(cfg.device)
 

@@ -100,6 +100,14 @@ def info_nce(
     return nn.functional.cross_entropy(logits, label[:b])
 
 
+def shared_negatives(n_items: int, count: int, gen: torch.Generator) -> torch.Tensor:
+    """Return the negatives a batch shares: `count` uniform draws, or every item when `count`
+    reaches the catalogue's size (a full softmax)."""
+    if count >= n_items:
+        return torch.arange(n_items)
+    return torch.randint(0, n_items, (count,), generator=gen)
+
+
 @torch.no_grad()
 def all_item_vectors(encoder: MoteEncoder, item_text: torch.Tensor) -> torch.Tensor:
     """Return every item's trait vector (n_items, dim), in eval mode."""
@@ -168,7 +176,7 @@ def train_encoder(
         for s in range(0, len(order), cfg.batch_size):
             g = order[s : s + cfg.batch_size]
             notes, mask = batch_notes(pairs, g, cfg, gen)
-            negatives = torch.randint(0, n_items, (cfg.negatives,), generator=gen)
+            negatives = shared_negatives(n_items, cfg.negatives, gen)
             users = pairs.user[g].to(device) if cfg.user_ids else None
             loss = info_nce(
                 encoder,
