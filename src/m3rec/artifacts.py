@@ -27,8 +27,8 @@ from m3rec.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# What `m3rec train` uses when given no flags: seed 0, MoteConfig's defaults (30 epochs, dim 64,
-# batch 1024, CPU) with the [torch] threads setting, and VALID_USERS validation users.
+# What `m3rec train` uses when given no flags: seed 0, MoteConfig's defaults (encoders.defaults),
+# on the CPU, with the [torch] threads setting and VALID_USERS validation users.
 SEED = 0
 
 # One build at a time in a process: two threads building one path would share its temporary
