@@ -18,6 +18,7 @@ from m3rec.llm.factory import LazyBackend
 from m3rec.recommending import Recommendations, RecommendPipeline
 from m3rec.schemas import ReasonDraft
 from m3rec.settings import MarSettings, Settings, StoreSettings
+from tests.conftest import SMALL_MOTE
 from tests.replies import LibraryBackend, RawReasons
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
@@ -41,7 +42,7 @@ def dataset():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def checkpoint(dataset, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    train_mote(dataset, path, overrides={"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1})
+    train_mote(dataset, path, overrides=SMALL_MOTE)
     return path
 
 

@@ -15,6 +15,7 @@ from m3rec.encoders.pipeline import train_mote
 from m3rec.ranking.cooccurrence import CoConsumption
 from m3rec.settings import StoreSettings
 from m3rec.store import memory_store, open_store
+from tests.conftest import SMALL_MOTE
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 SMALL = {"n_vector": 20, "n_cf": 10}  # the slice has 319 items: keep the sets well below it
@@ -36,7 +37,7 @@ def cache(tmp_path_factory) -> Path:
 
 
 def train(dataset, out: Path, cache: Path, seed: int) -> Path:
-    overrides = {"dim": 16, "slots": 2, "epochs": 2, "batch_size": 32, "threads": 1}
+    overrides = {**SMALL_MOTE, "slots": 2}
     train_mote(dataset, out, seed=seed, overrides=overrides, cache_dir=cache)
     return out
 

@@ -10,6 +10,7 @@ from m3rec.agents.encode import MoteScorer
 from m3rec.data import load_dataset
 from m3rec.encoders.checkpoint import CheckpointError
 from m3rec.encoders.pipeline import train_mote
+from tests.conftest import SMALL_MOTE
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 
@@ -17,7 +18,7 @@ SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-s
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
+    overrides = SMALL_MOTE
     train_mote(load_dataset(SLICE), path, overrides=overrides)
     return path
 

@@ -16,7 +16,7 @@ from m3rec.data import index_dataset, leave_one_out, load_dataset
 from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.ranking.training_data import train_data
-from tests.conftest import ChromaServer
+from tests.conftest import SMALL_MOTE, ChromaServer
 from tests.llm.wire import ChatReplayServer
 from tests.replies import AnyUserReplies
 
@@ -27,7 +27,7 @@ SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-s
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(1)
     indexed = index_dataset(load_dataset(SLICE))
-    model = MoteRecommender(dim=16, epochs=2, batch_size=32, threads=1)
+    model = MoteRecommender(**SMALL_MOTE)
     model.fit(train_data(indexed, leave_one_out(indexed), 0))
     fp = fingerprint(indexed.name, indexed.item_ids, indexed.sequences, indexed.item_texts)
     path = tmp_path_factory.mktemp("mote") / "mote.pt"

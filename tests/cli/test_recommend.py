@@ -18,7 +18,7 @@ from m3rec.llm.factory import model_identity
 from m3rec.schemas import MotivationProfile
 from m3rec.settings import StoreSettings, load_settings
 from m3rec.store import open_store
-from tests.conftest import free_port
+from tests.conftest import SMALL_MOTE, free_port
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 runner = CliRunner()
@@ -32,7 +32,7 @@ def dataset():
 @pytest.fixture(scope="module")
 def checkpoint(dataset, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 3, "batch_size": 32, "threads": 1, "notes_weight": 0.5}
+    overrides = {**SMALL_MOTE, "epochs": 3, "notes_weight": 0.5}
     train_mote(dataset, path, overrides=overrides)
     return path
 

@@ -11,6 +11,7 @@ from m3rec.agents.encode import MoteScorer
 from m3rec.data import load_dataset
 from m3rec.encoders.alignment import MotivationSpace
 from m3rec.encoders.pipeline import train_mote
+from tests.conftest import SMALL_MOTE
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-slice"
 
@@ -19,7 +20,7 @@ SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "ml-latest-s
 def space(tmp_path_factory):  # type: ignore[no-untyped-def]
     dataset = load_dataset(SLICE)
     path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    train_mote(dataset, path, overrides={"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1})
+    train_mote(dataset, path, overrides=SMALL_MOTE)
     scorer = MoteScorer.load(path, dataset)
     return dataset, scorer, MotivationSpace(scorer.model)
 

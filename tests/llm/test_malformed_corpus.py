@@ -25,6 +25,7 @@ from m3rec.llm.replay import ReplayBackend
 from m3rec.recommending import RecommendPipeline
 from m3rec.schemas import CHAT_INTENTS
 from m3rec.settings import MarSettings, Settings, StoreSettings
+from tests.conftest import SMALL_MOTE
 from tests.corpus import RULE, USER, call_inputs, corpus
 from tests.replies import RawReasons
 
@@ -107,7 +108,7 @@ def test_each_reply_through_each_call_is_a_value_or_one_clear_error(reply: dict[
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mote") / "mote.pt"
-    overrides = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1}
+    overrides = SMALL_MOTE
     train_mote(call_inputs().dataset, path, seed=0, overrides=overrides)
     return path
 
