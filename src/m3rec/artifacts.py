@@ -27,7 +27,7 @@ from m3rec.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# What `m3rec train` uses when given no flags: seed 0, MoteConfig's defaults (encoders.defaults),
+# What `m3rec train` uses when given no flags: seed 0, MoteConfig's defaults (settings.MOTE_*),
 # on the CPU, with the [torch] threads setting and VALID_USERS validation users.
 SEED = 0
 

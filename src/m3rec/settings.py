@@ -122,6 +122,12 @@ class PathSettings(_Section):
 # that cannot all run spin: SASRec's test took 6 s on 1 thread, 67 s on 2 with a core busy); on
 # 2 idle cores, 2 threads train MOTE about 1.35x faster (22 s against 29 s an ML-1M epoch).
 TORCH_THREADS = 1
+# MOTE's defaults that `m3rec train` shows too, chosen on Beauty and ML-1M validation users
+# (BENCHMARKS.md, "Accuracy: MOTE's negatives and width").
+MOTE_DIM = 128
+MOTE_BATCH_SIZE = 1024
+MOTE_EPOCHS = 30
+MOTE_NEGATIVES = 4096
 
 
 class TorchSettings(_Section):

@@ -17,8 +17,7 @@ from m3rec.cli.options import (
     with_settings,
 )
 from m3rec.cli.render import FitProgress, console, print_json
-from m3rec.encoders import defaults
-from m3rec.settings import Settings
+from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, Settings
 
 
 def _mote_settings(pairs: list[str]) -> dict[str, Any]:
@@ -37,7 +36,7 @@ def train(
     data_format: FormatOpt = "auto",
     epochs: Annotated[
         int, typer.Option("--epochs", min=1, help="Most epochs; stops early on validation NDCG@10.")
-    ] = defaults.EPOCHS,
+    ] = MOTE_EPOCHS,
     device: Annotated[
         Literal["cpu", "cuda"], typer.Option("--device", help="Train on the CPU or a CUDA GPU.")
     ] = "cpu",
@@ -47,10 +46,10 @@ def train(
     ] = 0,
     dim: Annotated[
         int, typer.Option("--dim", min=2, help="Size of the motivation/trait space.")
-    ] = defaults.DIM,
+    ] = MOTE_DIM,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=2, help="Training pairs per step.")
-    ] = defaults.BATCH_SIZE,
+    ] = MOTE_BATCH_SIZE,
     valid_users: Annotated[
         int,
         typer.Option("--valid-users", min=1, help="Validation users sampled for early stopping."),

@@ -6,16 +6,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from m3rec.encoders import defaults
 from m3rec.ranking.contract import ModelConfig
-from m3rec.settings import TORCH_THREADS
+from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVES, TORCH_THREADS
 
 
 class MoteConfig(ModelConfig):
     """MOTE hyperparameters: model shape, InfoNCE training, cold-start augmentation."""
 
     dim: int = Field(
-        default=defaults.DIM, ge=2, description="size of the shared motivation/trait space"
+        default=MOTE_DIM, ge=2, description="size of the shared motivation/trait space"
     )
     slots: int = Field(default=1, ge=1, description="interest slots per user; max at scoring")
     dropout: float = Field(default=0.1, ge=0, lt=1)
@@ -41,13 +40,13 @@ class MoteConfig(ModelConfig):
         "(tune it on validation users: scripts/bench/mote_notes.py --term align)",
     )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
-    epochs: int = Field(default=defaults.EPOCHS, ge=1)
-    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=2)
+    epochs: int = Field(default=MOTE_EPOCHS, ge=1)
+    batch_size: int = Field(default=MOTE_BATCH_SIZE, ge=2)
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     temperature: float = Field(default=0.1, gt=0, description="InfoNCE softmax temperature")
     negatives: int = Field(
-        default=defaults.NEGATIVES,
+        default=MOTE_NEGATIVES,
         ge=0,
         description="uniform negatives shared by a batch, beside in-batch ones; at or above the "
         "number of items, every item (a full softmax)",
