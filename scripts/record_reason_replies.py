@@ -31,10 +31,11 @@ from m3rec.recommending import RecommendPipeline
 from m3rec.settings import MarSettings, Settings, StoreSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import SMALL_MOTE
 from tests.replies import LibraryReplies, item_ids_of
 
 # Small enough to train in seconds in a test; the seed and threads fix the ranking.
-MOTE = {"dim": 16, "epochs": 2, "batch_size": 32, "threads": 1, "negatives": 256, "seed": 0}
+MOTE = {**SMALL_MOTE, "seed": 0}
 # MAR's settings for the recording, kept in the fixture: a later default cannot change what
 # the tests rank.
 MAR = {"align_weight": 0.0, "reasons": 5, "reorder": False, "reasons_prompt": "v2"}

@@ -11,19 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from m3rec.eval.report import paired_values, per_user_values
 from m3rec.ranking.metrics import paired_test
-
-
-def per_user(folder: Path, model: str) -> dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]]:
-    with np.load(folder / "per_user.npz") as z:
-        return {
-            (prot, int(k), int(seed)): (z[key], z[key.replace("|users", "|NDCG@10")])
-            for key in z.files
-            for name, prot, k, seed, what in [key.split("|")]
-            if name == model and what == "users"
-        }
 
 
 def means(folder: Path, model: str) -> dict[tuple[str, int], dict[str, float]]:
@@ -35,19 +24,16 @@ def means(folder: Path, model: str) -> dict[tuple[str, int], dict[str, float]]:
 
 def main() -> None:
     model, new, old = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    a, b = per_user(new, model), per_user(old, model)
     ma, mb = means(new, model), means(old, model)
     print(
         "| protocol | cold_k | HR@10 new / old | NDCG@10 new / old | change | pairs | Wilcoxon p |"
     )
     print("|---|---|---|---|---|---|---|")
-    for prot, k in sorted({(p, k) for p, k, _ in a} & {(p, k) for p, k, _ in b}):
-        seeds = sorted(s for p, kk, s in a if (p, kk) == (prot, k) and (p, kk, s) in b)
-        for s in seeds:
-            if not np.array_equal(a[prot, k, s][0], b[prot, k, s][0]):
-                raise SystemExit(f"{prot} cold_k {k} seed {s}: the runs evaluated other users")
-        x = np.concatenate([a[prot, k, s][1] for s in seeds])
-        y = np.concatenate([b[prot, k, s][1] for s in seeds])
+    for prot, k in sorted(set(ma) & set(mb)):
+        _, x, y = paired_values(
+            per_user_values([new / "per_user.npz"], model, prot, k),
+            per_user_values([old / "per_user.npz"], model, prot, k),
+        )
         test = paired_test(x, y)
         hr = f"{ma[prot, k]['HR@10']:.4f} / {mb[prot, k]['HR@10']:.4f}"
         nd = f"{ma[prot, k]['NDCG@10']:.4f} / {mb[prot, k]['NDCG@10']:.4f}"

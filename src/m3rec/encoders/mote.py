@@ -93,7 +93,8 @@ class MoteEncoder(nn.Module):
         assert self.order is not None
         age = ages(mask).clamp(max=self.age_emb.num_embeddings - 1)
         empty = ~mask.any(-1, keepdim=True)
-        attend = mask | (empty & (torch.arange(mask.shape[1]) == mask.shape[1] - 1))
+        last = torch.arange(mask.shape[1], device=mask.device) == mask.shape[1] - 1
+        attend = mask | (empty & last)
         read = self.order(notes + self.age_emb(age), src_key_padding_mask=~attend)
         return notes + read.masked_fill(~mask.unsqueeze(-1), 0.0)
 

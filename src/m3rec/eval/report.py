@@ -93,29 +93,47 @@ def write_per_user(result: EvaluationResult, out: Path) -> Path:
     return path
 
 
-def paired_across(
-    files: list[Path], model: str, against: str, protocol: str, cold_k: int
-) -> dict[str, Any]:
-    """Run the paired test between two models saved in per_user.npz files of separate runs."""
-    values: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {model: {}, against: {}}
+def per_user_values(
+    files: list[Path], model: str, protocol: str, cold_k: int
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Return MODEL's (users, per-user PAIRED_METRIC) by seed from per_user.npz files."""
+    values: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for f in files:
         with np.load(f) as z:
             for key in z.files:
                 name, prot, k, seed, what = key.split("|")
-                if name in values and prot == protocol and int(k) == cold_k and what == "users":
+                if name == model and prot == protocol and int(k) == cold_k and what == "users":
                     base = key.rsplit("|", 1)[0]
-                    values[name][int(seed)] = (z[key], z[f"{base}|{PAIRED_METRIC}"])
-    seeds = sorted(set(values[model]) & set(values[against]))
+                    values[int(seed)] = (z[key], z[f"{base}|{PAIRED_METRIC}"])
+    return values
+
+
+def paired_values(
+    a: dict[int, tuple[np.ndarray, np.ndarray]], b: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Return the common seeds and the two runs' values over their (seed, user) pairs."""
+    seeds = sorted(set(a) & set(b))
+    for seed in seeds:
+        if not np.array_equal(a[seed][0], b[seed][0]):
+            raise ValueError(f"seed {seed}: the two runs evaluated different users")
+
+    def joined(values: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        return np.concatenate([values[s][1] for s in seeds]) if seeds else np.zeros(0)
+
+    return seeds, joined(a), joined(b)
+
+
+def paired_across(
+    files: list[Path], model: str, against: str, protocol: str, cold_k: int
+) -> dict[str, Any]:
+    """Run the paired test between two models saved in per_user.npz files of separate runs."""
+    seeds, a, b = paired_values(
+        per_user_values(files, model, protocol, cold_k),
+        per_user_values(files, against, protocol, cold_k),
+    )
     if not seeds:
         raise ValueError(f"no common seeds for {model} and {against} ({protocol}, cold_k {cold_k})")
-    a, b = [], []
-    for seed in seeds:
-        (ua, va), (ub, vb) = values[model][seed], values[against][seed]
-        if not np.array_equal(ua, ub):
-            raise ValueError(f"seed {seed}: the two runs evaluated different users")
-        a.append(va)
-        b.append(vb)
-    test = paired_test(np.concatenate(a), np.concatenate(b))
+    test = paired_test(a, b)
     return {"against": against, "metric": PAIRED_METRIC, "seeds": seeds, **test}
 
 
