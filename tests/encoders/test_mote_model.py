@@ -60,6 +60,14 @@ def test_later_notes_weigh_more():
     assert torch.all(weights[1:] > weights[:-1])
 
 
+def test_without_recency_notes_of_the_same_content_weigh_the_same():
+    enc = encoder(recency=False)
+    same = torch.randn(8).expand(1, 4, 8)
+    weights = enc.attention(same, torch.ones(1, 4, dtype=torch.bool))[0, 0]
+    torch.testing.assert_close(weights, torch.full((4,), 0.25))
+    assert enc.decay is None and "decay" not in enc.state_dict()
+
+
 def test_a_user_without_notes_gets_a_zero_vector_and_finite_scores():
     enc = encoder(n_items=4)
     user = enc.pool(torch.randn(1, 3, 8), torch.zeros(1, 3, dtype=torch.bool))

@@ -1,5 +1,7 @@
 """m3rec, m3rec-llm and llmrank in the harness: profiles from a real Chroma store pick the cold
-users, alignment changes MOTE's ranking, and the LLM's order (replayed at the wire) is applied."""
+users, alignment changes MOTE's ranking, and the LLM's order (replayed at the wire) is applied.
+And m3rec's ablations: m3rec-history (the history's text for the motivations), notesim (raw
+sentence embeddings for MOTE)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import numpy as np
 import pytest
 
 from m3rec.agents.notes import motivation_notes
+from m3rec.eval.baselines.textsim import TextSim
 from m3rec.eval.harness import EvalSettings, run_evaluation
-from m3rec.eval.methods import LLMRank, M3Rec, M3RecLLM
+from m3rec.eval.methods import LLMRank, M3Rec, M3RecHistory, M3RecLLM, NoteSim
 from m3rec.llm.replay import ReplayBackend
 from m3rec.schemas import MotivationProfile
 from m3rec.settings import StoreSettings
@@ -53,9 +56,12 @@ def profiles(tmp_path_factory):
 
 def factory(llm=None):
     def build(name: str, seed: int):
+        if name == "notesim":
+            return NoteSim(seed=seed, embed=bag_of_words)
         kinds = {"mote": M3Rec, "m3rec": M3Rec, "llmrank": LLMRank, "m3rec-llm": M3RecLLM}
+        kinds["m3rec-history"] = M3RecHistory
         extra = {"align_weight": 0.0} if name == "mote" else {}
-        if name in ("m3rec", "m3rec-llm"):
+        if name in ("m3rec", "m3rec-llm", "m3rec-history"):
             extra = {"align_weight": 1.0}
         if name in ("llmrank", "m3rec-llm"):
             extra |= {"llm": llm, "rerank_top": 3}
@@ -151,3 +157,60 @@ def test_any_model_can_be_run_on_the_profiled_users_of_any_store(topics, profile
         topics.user_ids.index(f"u{u}") for u in (30, 31)
     )
     assert result.to_json()["settings"]["profiles"] == str(profiles)
+
+
+def cold_case(topics):
+    from m3rec.eval.harness import make_split
+    from m3rec.ranking.training_data import train_data
+
+    split = make_split(topics, EvalSettings(models=(), cold_ks=(2,), seeds=1, cold_users=4), 2, 0)
+    users = np.flatnonzero(split.cold)
+    return train_data(topics, split, 0), users, [split.test_history[u] for u in users]
+
+
+def test_notesim_ranks_profiled_users_by_their_notes_and_the_rest_by_their_history(topics):
+    data, users, hists = cold_case(topics)
+    other = {u: WORDS[(topics.sequences[u][0] // 20 + 1) % len(WORDS)] for u in users[:2]}
+    model = NoteSim(seed=0, embed=bag_of_words).fit(data)
+    model.use_notes({int(u): [f"wants {word} items", f"{word} gifts"] for u, word in other.items()})
+    scores = model.score(users, hists, None)
+    for row, u in enumerate(users[:2]):  # the notes name a topic their history never had
+        assert {topics.item_texts[i].split()[0] for i in np.argsort(-scores[row])[:20]} == {
+            other[u]
+        }
+    plain = TextSim(seed=0, embed=bag_of_words).fit(data).score(users, hists, None)
+    np.testing.assert_allclose(scores[2:], plain[2:], atol=1e-6)
+
+
+def test_m3rec_history_aligns_with_the_history_text_in_place_of_the_motivations(topics):
+    data, users, hists = cold_case(topics)
+    notes = {int(u): ["wants guitar items", "tent trips"] for u in users}
+    history_text = {
+        int(u): [topics.item_texts[i] for i in h] for u, h in zip(users, hists, strict=True)
+    }
+    ablated = M3RecHistory(seed=0, embed=bag_of_words, align_weight=1.0, **SMALL).fit(data)
+    ablated.use_notes(notes)
+    scores = ablated.score(users, hists, None)
+    assert ablated.note_texts == notes  # kept for the next call
+    on_history, on_notes = (
+        M3Rec(seed=0, embed=bag_of_words, align_weight=1.0, **SMALL).fit(data) for _ in range(2)
+    )
+    on_history.use_notes(history_text)
+    on_notes.use_notes(notes)
+    np.testing.assert_allclose(scores, on_history.score(users, hists, None), atol=1e-6)
+    assert not np.allclose(scores, on_notes.score(users, hists, None), atol=1e-3)
+
+
+def test_the_ablations_are_tested_against_m3rec_on_the_same_profiled_users(topics, profiles):
+    settings = EvalSettings(
+        models=("m3rec", "m3rec-history", "notesim"),
+        cold_ks=(2,),
+        seeds=1,
+        profiles=profiles,
+        profile_model="model-a",
+    )
+    result = run_evaluation(topics, settings, model_factory=factory())
+    assert len({tuple(r.users.tolist()) for r in result.records}) == 1
+    rows = {row["model"]: row for row in result.rows()}
+    assert rows["notesim"]["paired_test_base"]["against"] == "m3rec"
+    assert rows["m3rec-history"]["paired_test_base"]["against"] == "m3rec"

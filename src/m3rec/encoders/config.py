@@ -22,6 +22,11 @@ class MoteConfig(ModelConfig):
     order_layers: int = Field(
         default=0, ge=0, description="self-attention layers that read the notes in order (0: none)"
     )
+    recency: bool = Field(
+        default=True,
+        description="a learned decay that weighs recent notes more (False: the time-weighting "
+        "ablation, every note weighed by its content alone)",
+    )
     item_ids: bool = Field(default=True, description="learn item-id embeddings (warm signal)")
     traits: bool = Field(
         default=True, description="embed each item's metadata traits with its text"

@@ -17,7 +17,8 @@ class MoteEncoder(nn.Module):
     Item side: a small MLP over the item's text embedding, plus an optional learned item-id
     embedding (warm signal). User side: notes (LLM motivation notes, or history items standing
     in for them) are attention-pooled by `slots` learned queries with a learned recency decay,
-    so later notes weigh more; an optional user-id embedding is added. A user and an item score
+    so later notes weigh more (`recency=False` drops the decay); an optional user-id embedding
+    is added. A user and an item score
     by cosine, the best of the user's slots.
     """
 
@@ -32,6 +33,7 @@ class MoteEncoder(nn.Module):
         dropout: float = 0.1,
         order_layers: int = 0,
         max_notes: int = 10,
+        recency: bool = True,
     ) -> None:
         super().__init__()
         self.dim, self.slots = dim, slots
@@ -47,8 +49,9 @@ class MoteEncoder(nn.Module):
         self.queries = nn.Parameter(torch.randn(slots, dim) / math.sqrt(dim))
         self.key = nn.Linear(dim, dim)
         self.out = nn.Linear(dim, dim, bias=False)  # no notes: a zero vector
-        # softplus(-1.0) ~ 0.31 logit per step back in time; learned, never negative.
-        self.decay = nn.Parameter(torch.tensor(-1.0))
+        # softplus(-1.0) ~ 0.31 logit per step back in time; learned, never negative. Without
+        # recency every note weighs by its content alone, whatever its age.
+        self.decay = nn.Parameter(torch.tensor(-1.0)) if recency else None
         self.order: nn.TransformerEncoder | None = None
         if order_layers:
             self.age_emb = nn.Embedding(max_notes, dim)
@@ -104,7 +107,8 @@ class MoteEncoder(nn.Module):
         keys = self.key(notes)  # padded keys get -inf logits below, whatever they hold
         age = ages(mask).to(notes.dtype)
         logits = torch.einsum("kd,bnd->bkn", self.queries, keys) / math.sqrt(self.dim)
-        logits = logits - nn.functional.softplus(self.decay) * age.unsqueeze(1)
+        if self.decay is not None:
+            logits = logits - nn.functional.softplus(self.decay) * age.unsqueeze(1)
         logits = logits.masked_fill(~mask.unsqueeze(1), float("-inf"))
         empty = ~mask.any(-1)
         logits = logits.masked_fill(empty[:, None, None], 0.0)

@@ -77,6 +77,7 @@ class MoteRecommender(Recommender):
                 dropout=cfg.dropout,
                 order_layers=cfg.order_layers,
                 max_notes=cfg.max_notes,
+                recency=cfg.recency,
             )
         return encoder.to(cfg.device)
 

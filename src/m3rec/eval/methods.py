@@ -5,6 +5,9 @@
 - `m3rec-llm`: `m3rec`, then the LLM re-orders its top N, shown the history and the motivations.
 - `llmrank`: MOTE, then the LLM re-orders its top N from the history alone (zero-shot LLM
   re-ranking of the same candidates).
+- Ablations of `m3rec`: `m3rec-history` aligns with the history items' text in place of MOPE's
+  motivations (without MOPE); `notesim` ranks by the raw sentence-embedding cosine of the
+  motivations and the items (without MOTE).
 
 The motivations are the profiles in the harness's store (`--store`), written beforehand by
 `m3rec profile --stage test` for the cold users; the LLM is the settings' (`--model`, ...).
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,8 +25,10 @@ from pydantic import Field
 
 from m3rec.agents.reorder import MAX_CANDIDATES, order_candidates
 from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.errors import StructuredOutputError, Usage
+from m3rec.eval.baselines.textsim import TextSim, unit
 from m3rec.llm.base import LLMBackend
 from m3rec.ranking.contract import EpochCallback, TrainData
 from m3rec.settings import ALIGN_WEIGHT
@@ -59,6 +64,59 @@ class M3Rec(MoteRecommender):
     config_class = M3RecConfig
     reads_profiles: ClassVar[bool] = True  # the harness hands it the cold users' notes
     builds_on: ClassVar[str] = "mote"  # the harness tests it against MOTE alone
+
+
+class M3RecHistory(M3Rec):
+    """`m3rec` without MOPE: a profiled user's alignment reads the text of their visible history
+    items (the most recent `max_notes`) where `m3rec` reads their LLM motivations."""
+
+    name = "m3rec-history"
+    builds_on: ClassVar[str] = "m3rec"  # does MOPE's text beat the history's own?
+
+    def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> M3RecHistory:
+        super().fit(data, on_epoch)
+        self.texts = list(data.item_texts)
+        return self
+
+    def score(
+        self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
+    ) -> np.ndarray:
+        """Return `m3rec`'s scores with each profiled user's notes swapped for their history."""
+        profiled = self.note_texts
+        self.note_texts = {
+            int(user): [self.texts[i] for i in history[-self.cfg.max_notes :]]
+            for user, history in zip(users, histories, strict=True)
+            if int(user) in profiled and len(history)
+        }
+        try:
+            return super().score(users, histories, candidates)
+        finally:
+            self.note_texts = profiled
+
+
+class NoteSim(TextSim):
+    """`m3rec` without MOTE: the cosine between the mean sentence embedding of a profiled user's
+    motivation notes and each candidate's text (users without notes: their history's, as
+    `textsim`)."""
+
+    name = "notesim"
+    reads_profiles: ClassVar[bool] = True
+    builds_on: ClassVar[str] = "m3rec"  # does MOTE's space beat raw sentence embeddings?
+
+    def use_notes(self, notes: Mapping[int, list[str]]) -> None:
+        """Rank these users (by index) by their notes' mean embedding instead of their history."""
+        self._check_fitted()
+        assert self._embed is not None
+        self.profile_of = {
+            u: unit(vectors.mean(axis=0)) for u, vectors in embed_notes(notes, self._embed).items()
+        }
+
+    def user_profiles(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+        profile = super().user_profiles(users, histories)
+        for row, user in enumerate(users):
+            if (note := getattr(self, "profile_of", {}).get(int(user))) is not None:
+                profile[row] = note
+        return profile
 
 
 class _LLMReorder(MoteRecommender):

@@ -25,9 +25,12 @@ REGISTRY: dict[str, str] = {
     "mote": "m3rec.encoders.recommender:MoteRecommender",
     "m3rec": "m3rec.eval.methods:M3Rec",
     "m3rec-llm": "m3rec.eval.methods:M3RecLLM",
+    "m3rec-history": "m3rec.eval.methods:M3RecHistory",
+    "notesim": "m3rec.eval.methods:NoteSim",
 }
-# m3rec's own models; and the baseline that needs an LLM, which `evaluate` runs only when named.
-METHODS: tuple[str, ...] = ("mote", "m3rec", "m3rec-llm")
+# m3rec's own models and its ablations; and the baseline that needs an LLM, which `evaluate`
+# runs only when named.
+METHODS: tuple[str, ...] = ("mote", "m3rec", "m3rec-llm", "m3rec-history", "notesim")
 LLM_BASELINES: tuple[str, ...] = ("llmrank",)
 # What `evaluate` runs by default and what the baseline contract tests cover.
 BASELINES: tuple[str, ...] = tuple(

@@ -53,13 +53,23 @@ class TextSim(Recommender):
     ) -> np.ndarray:
         """Return cosine similarities between the history profile and the candidates."""
         self._check_fitted()
+        profile = self.user_profiles(users, histories)
+        if candidates is None:
+            return profile @ self.vectors.T
+        safe = np.where(candidates >= 0, candidates, 0)
+        return np.einsum("bd,bcd->bc", profile, self.vectors[safe])
+
+    def user_profiles(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+        """Return each user's unit profile (n, dim): the mean embedding of their history items."""
         profile = np.zeros((len(histories), self.vectors.shape[1]), dtype=np.float32)
         for row, hist in enumerate(histories):
             if len(hist):
                 profile[row] = self.vectors[hist].mean(axis=0)
         norms = np.linalg.norm(profile, axis=1, keepdims=True)
-        profile /= np.where(norms > 0, norms, 1.0)
-        if candidates is None:
-            return profile @ self.vectors.T
-        safe = np.where(candidates >= 0, candidates, 0)
-        return np.einsum("bd,bcd->bc", profile, self.vectors[safe])
+        return profile / np.where(norms > 0, norms, 1.0)
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    """Return VECTOR scaled to length 1 (a zero vector stays zero)."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
