@@ -214,3 +214,35 @@ def test_the_ablations_are_tested_against_m3rec_on_the_same_profiled_users(topic
     rows = {row["model"]: row for row in result.rows()}
     assert rows["notesim"]["paired_test_base"]["against"] == "m3rec"
     assert rows["m3rec-history"]["paired_test_base"]["against"] == "m3rec"
+
+
+def test_models_that_train_alike_share_one_fit_and_score_as_if_each_had_trained(topics):
+    data, users, hists = cold_case(topics)
+    fits: dict = {}
+    first = M3Rec(seed=0, embed=bag_of_words, align_weight=0.0, **SMALL)
+    first.shared_fits = fits
+    first.fit(data)
+    second = M3RecHistory(seed=0, embed=bag_of_words, align_weight=1.0, **SMALL)
+    second.shared_fits = fits
+    second.fit(data)
+    assert second.fit_from == "m3rec" and second.encoder is first.encoder
+    assert second.texts == list(data.item_texts)  # the subclass's own fit still ran
+    alone = M3Rec(seed=0, embed=bag_of_words, align_weight=0.0, **SMALL).fit(data)
+    np.testing.assert_allclose(
+        first.score(users, hists, None), alone.score(users, hists, None), atol=1e-6
+    )
+    other = M3Rec(seed=1, embed=bag_of_words, **SMALL)  # another seed trains other weights
+    other.shared_fits = fits
+    assert other.fit(data).fit_from is None and len(fits) == 2
+
+
+def test_the_harness_says_which_rows_took_another_rows_fit(topics, profiles):
+    settings = EvalSettings(
+        models=("mote", "m3rec"), cold_ks=(2,), seeds=1, profiles=profiles, profile_model="model-a"
+    )
+    result = run_evaluation(topics, settings, model_factory=factory())
+    reports = {r.model: r.report for r in result.records}
+    assert reports["m3rec"]["fit_taken_from"] == {"m3rec": 1}  # the factory builds mote as M3Rec
+    assert "fit_taken_from" not in reports["mote"]
+    rows = {row["model"]: row for row in result.rows()}
+    assert rows["m3rec"]["fit_taken_from"] == {"m3rec": 1}

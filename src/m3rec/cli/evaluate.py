@@ -25,9 +25,10 @@ from m3rec.settings import Settings
 MODELS_HELP = (
     f"Comma-separated models. Baselines: {', '.join(BASELINES)}; LLM re-ranking baseline: "
     f"{', '.join(LLM_BASELINES)}; methods: {', '.join(METHODS)}. Default: all the baselines "
-    "without an LLM. m3rec and m3rec-llm read the cold users' MOPE test profiles from --store "
-    "(those --model wrote); llmrank and m3rec-llm ask --model, keeping every reply under the "
-    "cache folder so that a rerun resumes."
+    "without an LLM. m3rec, m3rec-llm and m3rec's ablations (m3rec-history: the history's text "
+    "in place of the motivations; notesim: raw sentence embeddings in place of MOTE) read the "
+    "cold users' MOPE test profiles from --store (those --model wrote); llmrank and m3rec-llm "
+    "ask --model, keeping every reply under the cache folder so that a rerun resumes."
 )
 
 
@@ -124,7 +125,7 @@ def evaluate(
             "--profiled",
             help="Evaluate only the users with a test-stage profile at each cold_k in --store "
             "(or --store-url), written by --model: the same users as m3rec's rows. Automatic "
-            "when a model that reads profiles (m3rec, m3rec-llm) runs.",
+            "when a model that reads profiles (m3rec, m3rec-llm, m3rec-history, notesim) runs.",
         ),
     ] = False,
     negatives: Annotated[

@@ -9,6 +9,10 @@ from pydantic import Field
 from m3rec.ranking.contract import ModelConfig
 from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVES, TORCH_THREADS
 
+# Settings that change how a fitted encoder scores, never how it trains (MoteConfig's and those
+# of the models built on it): models that differ only in these can share one fit.
+SCORING_ONLY = ("notes_weight", "align_weight", "rerank_top", "history_shown")
+
 
 class MoteConfig(ModelConfig):
     """MOTE hyperparameters: model shape, InfoNCE training, cold-start augmentation."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 
 from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
-from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.config import SCORING_ONLY, MoteConfig
 from m3rec.encoders.mote import MoteEncoder, score_histories
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
@@ -42,6 +43,10 @@ class MoteRecommender(Recommender):
     config_class = MoteConfig
     is_baseline = False
     embeds_text: ClassVar[bool] = True  # the harness hands it the embedding cache folder
+    encoder: MoteEncoder
+    item_text: torch.Tensor  # the items' sentence embeddings, the encoder's input
+    result: TrainResult
+    best_epoch: int
 
     def __init__(
         self,
@@ -56,6 +61,8 @@ class MoteRecommender(Recommender):
         super().__init__(config, **overrides)
         self._embed = embed
         self.cache_dir = cache_dir
+        self.shared_fits: dict[str, MoteRecommender] | None = None
+        self.fit_from: str | None = None  # the model whose fitted encoder this one took
 
     @property
     def cfg(self) -> MoteConfig:
@@ -81,8 +88,22 @@ class MoteRecommender(Recommender):
             )
         return encoder.to(cfg.device)
 
+    def training_key(self) -> str:
+        """Return what decides the trained encoder: the configuration less the settings that
+        only change how it scores (two models with one key train the same weights)."""
+        return json.dumps(self.cfg.model_dump(exclude=set(SCORING_ONLY)), sort_keys=True)
+
     def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> Self:
-        """Embed the item texts (cached on disk), then train the encoder with InfoNCE."""
+        """Embed the item texts (cached on disk), then train the encoder with InfoNCE.
+
+        With `shared_fits` set (the harness does, per cold_k and seed), a model whose training
+        key was fitted already on the same data takes that encoder instead of training again.
+        """
+        shared = self.shared_fits
+        if shared is not None and (done := shared.get(self.training_key())) is not None:
+            self.result, self.best_epoch, self.fit_from = done.result, done.best_epoch, done.name
+            self.load_trained(done.encoder, done.item_text)
+            return self
         cfg = self.cfg
         check_device(cfg.device)
         gen = setup_torch(cfg.seed, cfg.threads, cfg.device)
@@ -93,11 +114,13 @@ class MoteRecommender(Recommender):
         # alone and the caller's global state is left as it was.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            self.result: TrainResult = train_encoder(
+            self.result = train_encoder(
                 self.encoder, self.item_text, data.sequences, cfg, gen, data.valid, on_epoch
             )
         self.best_epoch = self.result.best_epoch
         self.load_trained(self.encoder, self.item_text)
+        if shared is not None:
+            shared[self.training_key()] = self
         return self
 
     def _traits(self, traits: list[str] | None) -> list[str] | None:

@@ -408,6 +408,15 @@ def _epoch_notifier(notify: ProgressCallback, info: dict[str, Any]) -> EpochCall
     return on_epoch
 
 
+def _report(model: Recommender) -> dict[str, Any]:
+    """Return what a model tells of its run: its LLM's cost; the model whose fit it took
+    (`fit_taken_from`: that model's name, 1 a seed)."""
+    report = model.run_report() if hasattr(model, "run_report") else {}
+    if (source := getattr(model, "fit_from", None)) is not None:
+        report["fit_taken_from"] = {source: 1}
+    return report
+
+
 def run_evaluation(
     data: IndexedDataset,
     settings: EvalSettings,
@@ -436,6 +445,7 @@ def run_evaluation(
             sampled = None
             if "sampled" in settings.protocols:
                 sampled = sampled_candidates(split, users, seed, settings.n_negatives)
+            fits: dict[str, Recommender] = {}  # MOTE fits of this cut and seed, by training key
             for name in settings.models:
                 info = {"model": name, "cold_k": cold_k, "seed": seed, "total": total}
                 notify("job", {**info, "done": len(records)})
@@ -445,6 +455,8 @@ def run_evaluation(
                     model.on_order = lambda n, info=info, asked=asked: notify(
                         "ordered", {**info, "done": n, "users": asked}
                     )
+                if hasattr(model, "shared_fits"):
+                    model.shared_fits = fits
                 t0 = time.perf_counter()
                 model.fit(tdata, _epoch_notifier(notify, info))
                 fit_s = time.perf_counter() - t0
@@ -472,7 +484,7 @@ def run_evaluation(
                         rss,
                         getattr(model, "best_epoch", None),
                         type(model).is_baseline,
-                        model.run_report() if hasattr(model, "run_report") else {},
+                        _report(model),
                     )
                 )
                 notify("scored", {**info, "done": len(records), "fit_seconds": fit_s})
