@@ -14,7 +14,7 @@ else
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 endif
 
-.PHONY: install demo test test-fast lint models clean
+.PHONY: install demo test test-fast lint models clean bench-paper bench-all
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,15 @@ test: lint
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not llm"
+
+# m3rec's rows and ablations from the committed LLM outputs (Beauty, cold_k 2, one seed; about
+# 20 minutes on 2 cores); FROM_SCRATCH=1 writes the profiles and LLM replies anew (hours).
+bench-paper: install
+	scripts/bench/paper.sh $(if $(FROM_SCRATCH),--from-scratch)
+
+# every row of BENCHMARKS.md's harness tables, baselines and seeds included (about 9 hours of one core)
+bench-all: install
+	scripts/bench/all.sh
 
 lint: install
 	$(BIN)/ruff check src tests scripts

@@ -4,6 +4,7 @@ Reads runs/bench/out/DATASET/MODEL-kK/{stdout.json,time.txt,per_user.npz} (and r
 same commands in runs/bench/out2), and replaces the text between the markers
 `<!-- tables:begin -->` and `<!-- tables:end -->` in BENCHMARKS.md; the prose around them is kept.
 Usage: .venv/bin/python scripts/bench/tables.py [BENCHMARKS.md]
+       .venv/bin/python scripts/bench/tables.py --print DATASET   (that dataset's tables, on stdout)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from m3rec.eval.report import paired_across
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / "runs" / "bench"
 METRICS = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"]
-DATASETS = ("ml-1m", "amazon-beauty")
+DATASETS = ("ml-1m", "amazon-beauty", "amazon-sports")
 BEGIN, END = "<!-- tables:begin -->", "<!-- tables:end -->"
 # SASRec anchors: (source, HR@10, NDCG@10).
 ANCHORS = {
@@ -297,9 +298,14 @@ def suite_cost(runs: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "BENCHMARKS.md"
     runs = load_runs(RUNS / "out")
     cmds = commands()
+    if sys.argv[1:2] == ["--print"]:
+        runs = [r for r in runs if r["ds"] == sys.argv[2]]
+        lines = results_tables(runs) + cost_table(runs, cmds) + paired_table(runs)
+        print("\n".join(lines))
+        return
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "BENCHMARKS.md"
     lines = (
         results_tables(runs)
         + versus_best(runs, "mote")
