@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-all`: every row of BENCHMARKS.md's harness tables, baselines and seeds included,
 # one process at a time (scripts/bench/run_one.sh: runs/bench/out/, runs/bench/done.log), then
-# m3rec's rows and ablations (`make bench-paper`) and the generated tables (scripts/bench/tables.py).
+# m3rec's rows and ablations (`make bench-paper`), the generated tables (scripts/bench/tables.py)
+# and the plots by cold_k (scripts/bench/plots.py, into bench/plots/).
 # Each line is the command of the cost table in BENCHMARKS.md; on the project's 2-core CPU the
 # whole list takes about 9 hours of one core (the sum of that table's wall times, SASRec half of
 # it). A run that fails is logged with its exit code and the rest go on.
@@ -40,3 +41,4 @@ for ds in "${datasets[@]}"; do
 done
 scripts/bench/paper.sh
 .venv/bin/python scripts/bench/tables.py
+.venv/bin/python scripts/bench/plots.py
