@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from m3rec.cli.build import checkpoint_for
-from m3rec.cli.chat import TurnView, turn_json
+from m3rec.cli.chat_turns import TurnView, turn_json
 from m3rec.cli.errors import reports_errors
 from m3rec.cli.options import JsonOpt, store_flag, with_llm_settings
 from m3rec.cli.recommend import print_rest, recommendations_json, stream_answer
