@@ -28,7 +28,7 @@ from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.errors import StructuredOutputError, Usage
-from m3rec.eval.baselines.textsim import TextSim, unit
+from m3rec.eval.baselines.textsim import TextSim, TextSimConfig, unit
 from m3rec.llm.base import LLMBackend
 from m3rec.ranking.contract import EpochCallback, TrainData
 from m3rec.settings import ALIGN_WEIGHT
@@ -103,6 +103,10 @@ class NoteSim(TextSim):
     reads_profiles: ClassVar[bool] = True
     builds_on: ClassVar[str] = "m3rec"  # does MOTE's space beat raw sentence embeddings?
 
+    def __init__(self, config: TextSimConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.profile_of: dict[int, np.ndarray] = {}  # unit mean note embedding per user
+
     def use_notes(self, notes: Mapping[int, list[str]]) -> None:
         """Rank these users (by index) by their notes' mean embedding instead of their history."""
         self._check_fitted()
@@ -114,7 +118,7 @@ class NoteSim(TextSim):
     def user_profiles(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         profile = super().user_profiles(users, histories)
         for row, user in enumerate(users):
-            if (note := getattr(self, "profile_of", {}).get(int(user))) is not None:
+            if (note := self.profile_of.get(int(user))) is not None:
                 profile[row] = note
         return profile
 
