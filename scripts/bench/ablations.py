@@ -50,7 +50,7 @@ def main() -> None:
         print("|---|" + "---|" * (len(SHOWN) + 3))
         for name, r, folder in sorted(chosen, key=lambda c: list(WHAT).index(c[0])):
             cells = [f"{r['metrics'][m]:.4f}" for m in SHOWN]
-            test = ""
+            test = " | "  # m3rec itself: nothing to pair with
             if name != "m3rec":
                 model = "m3rec" if name == "no-time" else name
                 mine = per_user_values([folder / "per_user.npz"], model, protocol, k)
@@ -58,8 +58,6 @@ def main() -> None:
                 t = paired_test(x, y)
                 lo, hi = t["mean_diff_ci95"]
                 test = f"{t['mean_diff']:+.4f} ({lo:+.4f} to {hi:+.4f}) | {t['p_value']:.2g}"
-            else:
-                test = "| "
             size = f"{r['n_users']} x {len(r['seeds'])}"
             print(f"| {WHAT[name]} | " + " | ".join(cells) + f" | {size} | {test} |")
 

@@ -226,7 +226,7 @@ def test_models_that_train_alike_share_one_fit_and_score_as_if_each_had_trained(
     second.shared_fits = fits
     second.fit(data)
     assert second.fit_from == "m3rec" and second.encoder is first.encoder
-    assert second.texts == list(data.item_texts)  # the subclass's own fit still ran
+    assert second.texts == list(data.item_texts)  # kept on a shared fit too
     alone = M3Rec(seed=0, embed=bag_of_words, align_weight=0.0, **SMALL).fit(data)
     np.testing.assert_allclose(
         first.score(users, hists, None), alone.score(users, hists, None), atol=1e-6

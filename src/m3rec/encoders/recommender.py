@@ -45,6 +45,7 @@ class MoteRecommender(Recommender):
     embeds_text: ClassVar[bool] = True  # the harness hands it the embedding cache folder
     encoder: MoteEncoder
     item_text: torch.Tensor  # the items' sentence embeddings, the encoder's input
+    texts: list[str]  # the items' texts, as fitted
     result: TrainResult
     best_epoch: int
 
@@ -99,6 +100,7 @@ class MoteRecommender(Recommender):
         With `shared_fits` set (the harness does, per cold_k and seed), a model whose training
         key was fitted already on the same data takes that encoder instead of training again.
         """
+        self.texts = list(data.item_texts)  # what the LLM is shown and the ablations read
         shared = self.shared_fits
         if shared is not None and (done := shared.get(self.training_key())) is not None:
             self.result, self.best_epoch, self.fit_from = done.result, done.best_epoch, done.name

@@ -30,7 +30,6 @@ from m3rec.encoders.recommender import MoteRecommender
 from m3rec.errors import StructuredOutputError, Usage
 from m3rec.eval.baselines.textsim import TextSim, TextSimConfig, unit
 from m3rec.llm.base import LLMBackend
-from m3rec.ranking.contract import EpochCallback, TrainData
 from m3rec.settings import ALIGN_WEIGHT
 
 
@@ -72,11 +71,6 @@ class M3RecHistory(M3Rec):
 
     name = "m3rec-history"
     builds_on: ClassVar[str] = "m3rec"  # does MOPE's text beat the history's own?
-
-    def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> M3RecHistory:
-        super().fit(data, on_epoch)
-        self.texts = list(data.item_texts)
-        return self
 
     def score(
         self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
@@ -147,11 +141,6 @@ class _LLMReorder(MoteRecommender):
         self.orders_unchanged = 0  # replies that gave the shown (base) order back
         self.first_picks: Counter[int] = Counter()  # shown position (1-based) the LLM put first
         self.on_order: Callable[[int], None] | None = None  # told the count after each user
-
-    def fit(self, data: TrainData, on_epoch: EpochCallback | None = None) -> _LLMReorder:
-        super().fit(data, on_epoch)
-        self.texts = list(data.item_texts)
-        return self
 
     def score(
         self, users: np.ndarray, histories: list[np.ndarray], candidates: np.ndarray | None
