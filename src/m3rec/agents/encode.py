@@ -83,7 +83,8 @@ class MoteScorer:
 
     def item_vectors(self) -> np.ndarray:
         """Return every catalogue item's MOTE trait vector (n_items, dim), float32."""
-        return np.asarray(self.model.item_vecs.detach().cpu().numpy(), dtype=np.float32)
+        vectors = self.model.encoder.unit(self.model.item_vecs)  # as the cosine reads them
+        return np.asarray(vectors.detach().cpu().numpy(), dtype=np.float32)
 
     def user_vectors(self, user_id: str, history: list[str]) -> np.ndarray:
         """Return the motivation vectors (slots, dim) MOTE scores USER_ID with from HISTORY."""
@@ -100,7 +101,7 @@ class MoteScorer:
                 cfg.max_notes,
                 users,
             )
-        return np.asarray(vecs[0].cpu().numpy(), dtype=np.float32)
+        return np.asarray(self.model.encoder.unit(vecs[0]).cpu().numpy(), dtype=np.float32)
 
     def history_scores(self, user_id: str, history: list[str], item_ids: list[str]) -> np.ndarray:
         """Return MOTE's exact scores of ITEM_IDS for USER_ID from HISTORY (no notes term)."""

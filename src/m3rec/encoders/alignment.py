@@ -34,7 +34,7 @@ class MotivationSpace:
         self.model = model
         with torch.no_grad():
             traits = model.encoder.project_text(model.item_text)
-        self.traits = torch.nn.functional.normalize(traits, dim=-1)
+        self.traits = model.encoder.unit(traits)
         self._seen: dict[tuple[str, ...], np.ndarray] = {}  # a profile's notes are asked twice
 
     @torch.no_grad()
@@ -45,7 +45,7 @@ class MotivationSpace:
         if (known := self._seen.get(tuple(notes))) is not None:
             return known
         embedded = torch.as_tensor(self.model.embed_items(notes), device=self.traits.device)
-        vectors = torch.nn.functional.normalize(self.model.encoder.project_text(embedded), dim=-1)
+        vectors = self.model.encoder.unit(self.model.encoder.project_text(embedded))
         found = vectors.cpu().numpy().astype(np.float32)
         if len(self._seen) >= _REMEMBERED:
             self._seen.pop(next(iter(self._seen)))

@@ -48,6 +48,12 @@ class MoteConfig(ModelConfig):
         "candidate's traits and the user's best-served LLM motivation, for users with notes "
         "(tune it on validation users: scripts/bench/mote_notes.py --term align)",
     )
+    members: int = Field(
+        default=1,
+        ge=1,
+        description="encoders trained from different seeds (seed, seed + 1000, ...) and scored "
+        "as one by the mean of their cosines: an ensemble; training takes MEMBERS times longer",
+    )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
     epochs: int = Field(default=MOTE_EPOCHS, ge=1)
     batch_size: int = Field(default=MOTE_BATCH_SIZE, ge=2)

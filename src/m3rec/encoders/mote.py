@@ -114,15 +114,79 @@ class MoteEncoder(nn.Module):
         logits = logits.masked_fill(empty[:, None, None], 0.0)
         return torch.softmax(logits, dim=-1) * mask.unsqueeze(1)
 
+    def unit(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Return VECTORS (..., dim) as the cosine reads them: scaled to length 1."""
+        return nn.functional.normalize(vectors, dim=-1)
+
     def similarity(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Return cosine scores (batch, c): the best slot of each user against each item.
 
         `users` is (batch, slots, dim); `items` is (c, dim) shared by the batch or (batch, c, dim).
         """
-        u = nn.functional.normalize(users, dim=-1)
-        i = nn.functional.normalize(items, dim=-1)
-        sims = torch.matmul(u, i.mT if i.dim() == 3 else i.T)  # (batch, slots, c)
-        return sims[:, 0] if sims.shape[1] == 1 else sims.max(dim=1).values
+        return best_slot(self.unit(users), self.unit(items))
+
+
+class MoteEnsemble(nn.Module):
+    """MOTE encoders trained from different seeds, scored as one by the mean of their cosines.
+
+    Its vectors are the members' vectors side by side (`dim` is their sum), so the pooling reads
+    each member's part of an item vector and every consumer (the item index, MAR's alignment)
+    takes an ensemble's vectors as it takes one encoder's. `unit` scales each part to length
+    1/sqrt(members): the dot product of two unit vectors is then the mean of the members'
+    cosines.
+    """
+
+    def __init__(self, members: list[MoteEncoder]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.parts = [m.dim for m in members]
+        self.dim, self.slots = sum(self.parts), members[0].slots
+
+    def encoders(self) -> list[MoteEncoder]:
+        """Return the member encoders, in seed order."""
+        return [m for m in self.members if isinstance(m, MoteEncoder)]
+
+    def project_text(self, text: torch.Tensor) -> torch.Tensor:
+        """Map sentence embeddings (..., text_dim) into every member's space (..., dim)."""
+        return torch.cat([m.project_text(text) for m in self.encoders()], dim=-1)
+
+    def item_vectors(self, text: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        """Return the members' trait vectors of items, side by side (n, dim)."""
+        return torch.cat([m.item_vectors(text, items) for m in self.encoders()], dim=-1)
+
+    def pool(
+        self, notes: torch.Tensor, mask: torch.Tensor, users: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Return the members' motivation vectors side by side (batch, slots, dim); each member
+        pools its own part of the notes."""
+        parts = torch.split(notes, self.parts, dim=-1)
+        pooled = [m.pool(p, mask, users) for m, p in zip(self.encoders(), parts, strict=True)]
+        return torch.cat(pooled, dim=-1)
+
+    def unit(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Return VECTORS (..., dim) with each member's part at length 1/sqrt(members)."""
+        parts = torch.split(vectors, self.parts, dim=-1)
+        joined = torch.cat([nn.functional.normalize(p, dim=-1) for p in parts], dim=-1)
+        return joined / math.sqrt(len(self.parts))
+
+    def similarity(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Return the mean of the members' cosines (batch, c), the best slot of each user."""
+        return best_slot(self.unit(users), self.unit(items))
+
+
+Encoder = MoteEncoder | MoteEnsemble
+
+
+def members_of(encoder: Encoder) -> list[MoteEncoder]:
+    """Return the encoders that make up ENCODER (itself, unless it is an ensemble)."""
+    return encoder.encoders() if isinstance(encoder, MoteEnsemble) else [encoder]
+
+
+def best_slot(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """Return the dot products (batch, c) of unit user slots (batch, slots, dim) with unit items
+    ((c, dim) or (batch, c, dim)), the best slot of each user."""
+    sims = torch.matmul(users, items.mT if items.dim() == 3 else items.T)  # (batch, slots, c)
+    return sims[:, 0] if sims.shape[1] == 1 else sims.max(dim=1).values
 
 
 def ages(mask: torch.Tensor) -> torch.Tensor:
@@ -148,7 +212,7 @@ def history_notes(histories: list[np.ndarray], max_notes: int) -> tuple[np.ndarr
 
 
 def user_vectors(
-    encoder: MoteEncoder,
+    encoder: Encoder,
     item_vecs: torch.Tensor,
     histories: list[np.ndarray],
     max_notes: int,
@@ -168,7 +232,7 @@ def user_vectors(
 
 
 def score_histories(
-    encoder: MoteEncoder,
+    encoder: Encoder,
     item_vecs: torch.Tensor,
     histories: list[np.ndarray],
     candidates: np.ndarray | None,

@@ -13,9 +13,15 @@ import torch
 
 from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
 from m3rec.encoders.config import SCORING_ONLY, MoteConfig
-from m3rec.encoders.mote import MoteEncoder, score_histories
+from m3rec.encoders.mote import Encoder, MoteEncoder, MoteEnsemble, members_of, score_histories
 from m3rec.encoders.notes import embed_notes
-from m3rec.encoders.training import TrainResult, all_item_vectors, check_device, train_encoder
+from m3rec.encoders.training import (
+    TrainResult,
+    all_item_vectors,
+    check_device,
+    ensemble_result,
+    train_encoder,
+)
 from m3rec.ranking.contract import EpochCallback, Recommender, TrainData
 from m3rec.ranking.torch_utils import setup_torch, use_threads
 
@@ -27,6 +33,22 @@ def item_inputs(texts: list[str], traits: list[str] | None) -> list[str]:
     if traits is None:
         return list(texts)
     return [f"{t}. Serves: {tr}" if tr else t for t, tr in zip(texts, traits, strict=True)]
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Return the seed of an ensemble's MEMBER-th encoder (the first keeps SEED), far enough
+    apart that the members of seeds 0, 1 and 2 never share one."""
+    return seed + 1000 * member
+
+
+def _member_epochs(
+    on_epoch: EpochCallback | None, member: int, cfg: MoteConfig
+) -> EpochCallback | None:
+    """Report a member's epochs as epochs of the whole ensemble's training."""
+    if on_epoch is None or cfg.members == 1:
+        return on_epoch
+    offset, total = member * cfg.epochs, cfg.members * cfg.epochs
+    return lambda epoch, _epochs, logs: on_epoch(offset + epoch, total, logs)
 
 
 class MoteRecommender(Recommender):
@@ -43,7 +65,7 @@ class MoteRecommender(Recommender):
     config_class = MoteConfig
     is_baseline = False
     embeds_text: ClassVar[bool] = True  # the harness hands it the embedding cache folder
-    encoder: MoteEncoder
+    encoder: Encoder
     item_text: torch.Tensor  # the items' sentence embeddings, the encoder's input
     texts: list[str]  # the items' texts, as fitted
     result: TrainResult
@@ -71,12 +93,22 @@ class MoteRecommender(Recommender):
         assert isinstance(self.config, MoteConfig)
         return self.config
 
-    def build(self, n_users: int, n_items: int, text_dim: int) -> MoteEncoder:
-        """Create the untrained encoder for this configuration (seeded), on its device."""
+    def build(self, n_users: int, n_items: int, text_dim: int) -> Encoder:
+        """Create the untrained encoder for this configuration, on its device: one seeded
+        encoder, or with `members` > 1 an ensemble of them, each from its member seed."""
+        cfg = self.cfg
+        members = [
+            self._member(member_seed(cfg.seed, j), n_users, n_items, text_dim)
+            for j in range(cfg.members)
+        ]
+        encoder = members[0] if len(members) == 1 else MoteEnsemble(members)
+        return encoder.to(cfg.device)
+
+    def _member(self, seed: int, n_users: int, n_items: int, text_dim: int) -> MoteEncoder:
         cfg = self.cfg
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            encoder = MoteEncoder(
+            torch.manual_seed(seed)
+            return MoteEncoder(
                 cfg.dim,
                 text_dim=text_dim,
                 slots=cfg.slots,
@@ -87,7 +119,6 @@ class MoteRecommender(Recommender):
                 max_notes=cfg.max_notes,
                 recency=cfg.recency,
             )
-        return encoder.to(cfg.device)
 
     def training_key(self) -> str:
         """Return what decides the trained encoder: the configuration less the settings that
@@ -108,22 +139,35 @@ class MoteRecommender(Recommender):
             return self
         cfg = self.cfg
         check_device(cfg.device)
-        gen = setup_torch(cfg.seed, cfg.threads, cfg.device)
         text = self.embed_items(item_inputs(data.item_texts, self._traits(data.item_traits)))
         self.item_text = torch.as_tensor(text, device=cfg.device)
         self.encoder = self.build(data.n_users, data.n_items, text.shape[1])
-        # Dropout draws from torch's default generator: fork it so the run depends on cfg.seed
-        # alone and the caller's global state is left as it was.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            self.result = train_encoder(
-                self.encoder, self.item_text, data.sequences, cfg, gen, data.valid, on_epoch
-            )
+        runs = [
+            self._train(member, member_seed(cfg.seed, j), data, _member_epochs(on_epoch, j, cfg))
+            for j, member in enumerate(members_of(self.encoder))
+        ]
+        if len(runs) == 1:
+            self.result = runs[0]
+        else:
+            self.result = ensemble_result(self.encoder, runs, self.item_text, cfg, data.valid)
         self.best_epoch = self.result.best_epoch
         self.load_trained(self.encoder, self.item_text)
         if shared is not None:
             shared[self.training_key()] = self
         return self
+
+    def _train(
+        self, member: MoteEncoder, seed: int, data: TrainData, on_epoch: EpochCallback | None
+    ) -> TrainResult:
+        cfg = self.cfg
+        gen = setup_torch(seed, cfg.threads, cfg.device)
+        # Dropout draws from torch's default generator: fork it so the run depends on the seed
+        # alone and the caller's global state is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return train_encoder(
+                member, self.item_text, data.sequences, cfg, gen, data.valid, on_epoch
+            )
 
     def _traits(self, traits: list[str] | None) -> list[str] | None:
         return traits if self.cfg.traits else None
@@ -136,7 +180,7 @@ class MoteRecommender(Recommender):
             self._embed = partial(embed_texts, cache_dir=self.cache_dir)
         return np.asarray(self._embed(list(texts)), dtype=np.float32)
 
-    def load_trained(self, encoder: MoteEncoder, item_text: torch.Tensor) -> None:
+    def load_trained(self, encoder: Encoder, item_text: torch.Tensor) -> None:
         """Use a trained `encoder` (e.g. from a checkpoint) over `item_text` for scoring."""
         self.encoder, self.item_text = encoder.eval(), item_text
         self.item_vecs = all_item_vectors(encoder, item_text)

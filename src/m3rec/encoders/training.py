@@ -11,7 +11,7 @@ from torch import nn
 
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import EncoderError
-from m3rec.encoders.mote import MoteEncoder, score_histories
+from m3rec.encoders.mote import Encoder, MoteEncoder, score_histories
 from m3rec.ranking.contract import EpochCallback, EvalCases
 from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
 from m3rec.ranking.torch_utils import EarlyStopping
@@ -29,6 +29,7 @@ class TrainResult:
     best_epoch: int
     best_valid_ndcg10: float | None
     history: list[dict[str, float]] = field(default_factory=list)
+    member_best_epochs: list[int] = field(default_factory=list)  # an ensemble's, in seed order
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def shared_negatives(n_items: int, count: int, gen: torch.Generator) -> torch.Te
 
 
 @torch.no_grad()
-def all_item_vectors(encoder: MoteEncoder, item_text: torch.Tensor) -> torch.Tensor:
+def all_item_vectors(encoder: Encoder, item_text: torch.Tensor) -> torch.Tensor:
     """Return every item's trait vector (n_items, dim), in eval mode."""
     was_training = encoder.training
     encoder.eval()
@@ -120,7 +121,7 @@ def all_item_vectors(encoder: MoteEncoder, item_text: torch.Tensor) -> torch.Ten
 
 @torch.no_grad()
 def valid_ndcg10(
-    encoder: MoteEncoder,
+    encoder: Encoder,
     item_text: torch.Tensor,
     cases: EvalCases,
     cfg: MoteConfig,
@@ -210,6 +211,29 @@ def train_encoder(
     result.best_valid_ndcg10 = stopper.best if stopper.state is not None else None
     encoder.eval()
     return result
+
+
+def ensemble_result(
+    ensemble: Encoder,
+    members: list[TrainResult],
+    item_text: torch.Tensor,
+    cfg: MoteConfig,
+    valid: EvalCases | None = None,
+) -> TrainResult:
+    """Return an ensemble's training as one run: the members' epochs in turn (each entry says
+    its `member`), the latest best epoch of any member, and the ensemble's own validation
+    NDCG@10."""
+    history = [{"member": float(j), **e} for j, run in enumerate(members) for e in run.history]
+    best = None
+    if valid is not None and len(valid.users):
+        best = valid_ndcg10(ensemble, item_text, valid, cfg)
+    return TrainResult(
+        epochs_run=sum(run.epochs_run for run in members),
+        best_epoch=max(run.best_epoch for run in members),
+        best_valid_ndcg10=best,
+        history=history,
+        member_best_epochs=[run.best_epoch for run in members],
+    )
 
 
 def check_device(device: str) -> None:

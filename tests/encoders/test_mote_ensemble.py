@@ -1,0 +1,106 @@
+"""MOTE's seed ensemble: the mean of its members' cosines, members trained as single models,
+read by the checkpoint, MAR's alignment and the item index like one encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from m3rec.data import leave_one_out
+from m3rec.encoders.alignment import MotivationSpace
+from m3rec.encoders.checkpoint import fingerprint, load_checkpoint, save_checkpoint
+from m3rec.encoders.mote import MoteEncoder, MoteEnsemble, members_of, score_histories
+from m3rec.encoders.recommender import MoteRecommender, member_seed
+from m3rec.ranking.training_data import train_data
+from tests.encoders.helpers import SETTINGS, bag_of_words, topic_dataset
+
+CFG = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 2, "patience": 2}
+
+
+@pytest.fixture(scope="module")
+def topics():
+    return topic_dataset()
+
+
+@pytest.fixture(scope="module")
+def tdata(topics):
+    torch.set_num_threads(1)
+    return train_data(
+        topics,
+        leave_one_out(topics),
+        0,
+        valid_users=SETTINGS.valid_users,
+        n_negatives=SETTINGS.n_negatives,
+    )
+
+
+@pytest.fixture(scope="module")
+def ensemble(tdata):
+    return MoteRecommender(embed=bag_of_words, members=3, **CFG).fit(tdata)
+
+
+def member(seed: int, dim: int) -> MoteEncoder:
+    torch.manual_seed(seed)
+    return MoteEncoder(dim, text_dim=12, n_items=10, dropout=0.0).eval()
+
+
+def test_an_ensemble_scores_by_the_mean_of_its_members_cosines():
+    members = [member(0, 8), member(1, 8), member(2, 4)]
+    both = MoteEnsemble(members).eval()
+    text, items = torch.randn(10, 12), torch.arange(10)
+    hists = [np.array([1, 2, 3]), np.array([4]), np.array([5, 6])]
+    with torch.no_grad():
+        vecs = both.item_vectors(text, items)
+        assert vecs.shape == (10, 20)
+        joint = score_histories(both, vecs, hists, None, 4)
+        alone = [score_histories(m, m.item_vectors(text, items), hists, None, 4) for m in members]
+    torch.testing.assert_close(joint, torch.stack(alone).mean(0))
+    unit = both.unit(vecs)
+    torch.testing.assert_close(unit.norm(dim=-1), torch.ones(10))
+
+
+def test_the_first_member_is_the_single_model_and_the_others_differ(tdata, ensemble):
+    single = MoteRecommender(embed=bag_of_words, **CFG).fit(tdata)
+    first, *others = members_of(ensemble.encoder)
+    for name, weight in single.encoder.state_dict().items():
+        torch.testing.assert_close(first.state_dict()[name], weight, rtol=0, atol=0)
+    assert not torch.equal(others[0].text_skip.weight, first.text_skip.weight)
+    assert [member_seed(0, j) for j in range(3)] == [0, 1000, 2000]
+
+
+def test_the_run_reports_each_member_and_the_ensembles_validation(ensemble):
+    result = ensemble.result
+    assert len(result.member_best_epochs) == 3
+    assert result.best_epoch == max(result.member_best_epochs)
+    assert {entry["member"] for entry in result.history} == {0.0, 1.0, 2.0}
+    assert result.epochs_run == len(result.history)
+    assert result.best_valid_ndcg10 is not None and 0 < result.best_valid_ndcg10 <= 1
+
+
+def test_an_ensemble_checkpoint_scores_the_same(tmp_path, topics, ensemble):
+    fp = fingerprint(topics.name, topics.item_ids, topics.sequences, topics.item_texts, "bow-64")
+    save_checkpoint(tmp_path / "mote.pt", ensemble.to_checkpoint(fp))
+    loaded = MoteRecommender.from_checkpoint(
+        load_checkpoint(tmp_path / "mote.pt", fp), topics.item_texts, embed=bag_of_words
+    )
+    assert isinstance(loaded.encoder, MoteEnsemble) and loaded.cfg.members == 3
+    users = np.arange(6)
+    hists = [topics.sequences[u][:-1] for u in users]
+    np.testing.assert_array_equal(
+        loaded.score(users, hists, None), ensemble.score(users, hists, None)
+    )
+
+
+def test_the_alignment_reads_an_ensemble_as_the_mean_of_its_members(topics, ensemble):
+    space = MotivationSpace(ensemble)
+    notes = [topics.item_texts[0], topics.item_texts[7]]
+    found = space.align(space.motivation_vectors(notes), np.arange(12))
+    per_member = []
+    for enc in members_of(ensemble.encoder):
+        with torch.no_grad():
+            text = torch.as_tensor(ensemble.embed_items(notes))
+            m = torch.nn.functional.normalize(enc.project_text(text), dim=-1)
+            t = torch.nn.functional.normalize(enc.project_text(ensemble.item_text[:12]), dim=-1)
+        per_member.append((m @ t.T).numpy())
+    np.testing.assert_allclose(found.cosines, np.mean(per_member, axis=0), atol=1e-5)
