@@ -32,10 +32,25 @@ def test_train_writes_a_checkpoint_that_matches_its_data(tmp_path, monkeypatch):
     doc = json.loads(result.stdout)
     assert doc["epochs_run"] == 2 and doc["checkpoint"] == str(out)
     assert 0.0 <= doc["valid_ndcg10"] <= 1.0
+    assert doc["member_best_epochs"] == [doc["best_epoch"]]
     data = index_dataset(load_dataset(BEAUTY))
     fp = fingerprint(data.name, data.item_ids, data.sequences, data.item_texts)
     ckpt = load_checkpoint(out, fp)
     assert ckpt.config.dim == 8 and set(ckpt.weights) >= {"queries", "decay"}
+
+
+def test_an_ensemble_reports_each_members_best_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("M3REC_TORCH__THREADS", "1")
+    out = tmp_path / "mote.pt"
+    result = invoke(
+        "--data", str(BEAUTY), "--epochs", "2", "--dim", "8", "--set", "members=2",
+        "--out", str(out), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert len(doc["member_best_epochs"]) == 2
+    assert doc["best_epoch"] == max(doc["member_best_epochs"])
+    assert doc["config"]["members"] == 2
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

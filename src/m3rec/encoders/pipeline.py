@@ -57,6 +57,7 @@ class TrainOutcome:
             "seed": self.seed,
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
+            "member_best_epochs": result.member_best_epochs or [result.best_epoch],
             "valid_ndcg10": result.best_valid_ndcg10,
             "train_seconds": round(self.train_seconds, 3),
             "seconds_per_epoch": round(self.seconds_per_epoch, 3),
