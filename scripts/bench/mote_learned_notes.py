@@ -32,22 +32,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from mote_notes import fit_seed, validation_cases  # this folder's script, the same fit
 
 from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.agents.notes import notes_by_user_index
 from m3rec.data import index_dataset, leave_one_out, load_dataset
-from m3rec.data.histories import evaluation_window
 from m3rec.encoders.recommender import MoteRecommender
-from m3rec.eval.harness import EvalSettings
 from m3rec.llm.factory import model_identity
 from m3rec.ranking.candidates import PROTOCOLS, full_mask, sampled_candidates
 from m3rec.ranking.metrics import metrics_from_ranks, paired_test, target_ranks
-from m3rec.ranking.training_data import train_data
 from m3rec.settings import StoreSettings, load_settings
 from m3rec.store import open_store
 
@@ -160,13 +157,10 @@ def main() -> None:
     tune = np.array(
         sorted(u for u in set(valid_notes) - set(test_notes) if u in kinds), dtype=np.int64
     )
-    tune = tune[split.valid_target[tune] >= 0]
-    seq = data.sequences
-    tune_hists = {u: seq[u][evaluation_window(len(seq[u]), "valid", k)] for u in tune}
+    tune, cut = validation_cases(data, split, tune, k)
+    tune_hists = dict(zip(tune, cut, strict=True))
     test_hists = {u: split.test_history[u] for u in cold}
     print(f"{data.name}: {len(cold)} test users, {len(tune)} validation users", flush=True)
-    settings = EvalSettings(models=())
-    cache_dir = load_settings().paths.embeddings_dir
     report: dict = {
         "dataset": data.name,
         "cold_k": k,
@@ -179,17 +173,7 @@ def main() -> None:
     }
     per_user: dict[str, dict[str, list]] = {p: {} for p in PROTOCOLS}
     for seed in range(args.seeds):
-        started = time.perf_counter()
-        model = MoteRecommender(seed=seed, cache_dir=cache_dir, **overrides).fit(
-            train_data(
-                data,
-                split,
-                seed,
-                valid_users=settings.valid_users,
-                n_negatives=settings.n_negatives,
-            )
-        )
-        fit_s = time.perf_counter() - started
+        model, fit_s = fit_seed(data, split, seed, overrides)
         items = model.encoder.unit(model.item_vecs).detach().cpu().numpy()
         feats = Features(model, {**valid_notes, **test_notes}, kinds, {**tune_hists, **test_hists})
         row = {"seed": seed, "fit_seconds": round(fit_s, 1), "best_epoch": model.best_epoch}

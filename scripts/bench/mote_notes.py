@@ -56,6 +56,29 @@ def valid_ndcg(model, split, users, hists, seed, weight, term) -> np.ndarray:
     return metrics_from_ranks(ranks)["NDCG@10"]
 
 
+def fit_seed(data, split, seed: int, overrides: dict) -> tuple[MoteRecommender, float]:
+    """Fit MOTE with SEED on SPLIT's training data as the harness does; return it and the fit's
+    seconds."""
+    settings = EvalSettings(models=())
+    started = time.perf_counter()
+    model = MoteRecommender(
+        seed=seed, cache_dir=load_settings().paths.embeddings_dir, **overrides
+    ).fit(
+        train_data(
+            data, split, seed, valid_users=settings.valid_users, n_negatives=settings.n_negatives
+        )
+    )
+    return model, time.perf_counter() - started
+
+
+def validation_cases(data, split, users: np.ndarray, cold_k: int):
+    """Return the USERS with a validation case and their histories before it, cut to COLD_K (as
+    their `profile --stage valid` profiles read them)."""
+    users = users[split.valid_target[users] >= 0]
+    seq = data.sequences
+    return users, [seq[u][evaluation_window(len(seq[u]), "valid", cold_k)] for u in users]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", type=Path)
@@ -85,12 +108,7 @@ def main() -> None:
     )
     split = leave_one_out(data, args.cold_k, cold)
     settings = EvalSettings(models=())
-    cache_dir = load_settings().paths.embeddings_dir
-    tune = tune[split.valid_target[tune] >= 0]
-    tune_hists = [
-        data.sequences[u][evaluation_window(len(data.sequences[u]), "valid", args.cold_k)]
-        for u in tune
-    ]
+    tune, tune_hists = validation_cases(data, split, tune, args.cold_k)
     report: dict = {
         "dataset": data.name,
         "cold_k": args.cold_k,
@@ -101,17 +119,7 @@ def main() -> None:
     }
     base_all, notes_all = [], []
     for seed in range(args.seeds):
-        started = time.perf_counter()
-        model = MoteRecommender(seed=seed, cache_dir=cache_dir, **overrides).fit(
-            train_data(
-                data,
-                split,
-                seed,
-                valid_users=settings.valid_users,
-                n_negatives=settings.n_negatives,
-            )
-        )
-        fit_s = time.perf_counter() - started
+        model, fit_s = fit_seed(data, split, seed, overrides)
         model.use_notes({**valid_notes, **test_notes})
         curve = {
             w: float(valid_ndcg(model, split, tune, tune_hists, seed, w, term).mean()) for w in GRID
