@@ -9,6 +9,7 @@ from m3rec.data import bundled_catalogue_path, index_dataset, leave_one_out, loa
 from m3rec.data.errors import DataError
 from m3rec.data.histories import (
     HistoryRule,
+    describe_rule,
     evaluation_history,
     evaluation_window,
     product_history,
@@ -35,12 +36,22 @@ def test_the_evaluation_rule_hides_the_held_out_item_and_cuts_cold_users(catalog
     assert ids(evaluation_history(catalogue, "12")) == events[:-1]
     assert ids(evaluation_history(catalogue, "12", 2)) == events[-3:-1]
     assert ids(evaluation_history(catalogue, "12", 2, stage="valid")) == events[-4:-2]
+    assert ids(evaluation_history(catalogue, "12", 2, stage="train")) == events[-5:-3]
+
+
+def test_the_train_stage_never_sees_its_own_validation_or_test_item(catalogue) -> None:  # type: ignore[no-untyped-def]
+    events = [e.item_id for e in catalogue.histories["12"]]
+    seen = ids(evaluation_history(catalogue, "12", stage="train"))
+    assert seen == events[:-3]
+    assert HistoryRule("train", 2).context("d") == {"dataset": "d", "stage": "train", "cold_k": 2}
+    assert describe_rule(HistoryRule("train", 2).context("d")) == "train, cold_k 2"
 
 
 def test_a_history_too_short_to_evaluate_is_seen_whole() -> None:
     assert evaluation_window(2, "test") == slice(0, 2)
     assert evaluation_window(2, "valid", cold_k=1) == slice(1, 2)
     assert evaluation_window(3, "valid") == slice(0, 1)
+    assert evaluation_window(3, "train") == slice(0, 0)
 
 
 def test_the_split_and_the_evaluation_rule_agree_for_every_user(catalogue) -> None:  # type: ignore[no-untyped-def]

@@ -65,11 +65,12 @@ def profile(
         ),
     ] = PRODUCT_ITEMS,
     stage: Annotated[
-        Literal["test", "valid"] | None,
+        Literal["test", "valid", "train"] | None,
         typer.Option(
             "--stage",
             help="For benchmarks: profile the history before a held-out item, test (the last "
-            "item) or valid (the second to last). Default: none, the most recent --items.",
+            "item), valid (the second to last) or train (the third to last, a training target "
+            "for fitting on profiles). Default: none, the most recent --items.",
             show_default=False,
         ),
     ] = None,

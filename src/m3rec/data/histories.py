@@ -7,9 +7,11 @@ Two rules, named by purpose:
 - the *said* rule (`said_history`): a new person's history is the items they named in a
   conversation (`m3rec chat` without `--user`), in the order named, dated when they said so.
 - the *evaluation* rule (`evaluation_window`, `evaluation_history`): the held-out item of a stage
-  removed (the last interaction is the test item, the second to last the validation item), then
-  cut to the most recent `cold_k` items. The harness's leave-one-out split and batch profiling for
-  benchmarks (`profile --stage test|valid`) both call it, so they cannot drift apart.
+  removed (the last interaction is the test item, the second to last the validation item, the
+  third to last the *train* item: a training target, for fitting on LLM outputs without touching
+  validation or test items), then cut to the most recent `cold_k` items. The harness's
+  leave-one-out split and batch profiling for benchmarks (`profile --stage test|valid|train`)
+  both call it, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from m3rec.data.errors import DataError
 from m3rec.data.types import Dataset, Interaction, Item
 from m3rec.schemas import HistoryEntry
 
-Stage = Literal["test", "valid"]
-STAGES: tuple[Stage, ...] = ("test", "valid")
+Stage = Literal["test", "valid", "train"]
+STAGES: tuple[Stage, ...] = ("test", "valid", "train")
 MIN_EVAL_LENGTH = 3  # train + validation + test
 PRODUCT_ITEMS = 20  # how many recent items product commands read by default
-_HELD_OUT = {"test": 1, "valid": 2}
+_HELD_OUT = {"test": 1, "valid": 2, "train": 3}
 
 
 def evaluation_window(length: int, stage: Stage, cold_k: int = 0) -> slice:
@@ -34,13 +36,14 @@ def evaluation_window(length: int, stage: Stage, cold_k: int = 0) -> slice:
     its STAGE item, cut to the most recent COLD_K items when COLD_K > 0.
 
     A history too short to be evaluated (under MIN_EVAL_LENGTH) has no held-out item: the slice is
-    the whole of it, cut the same way.
+    the whole of it, cut the same way. A history of exactly MIN_EVAL_LENGTH has no item before
+    its train item: its train slice is empty.
     """
     if stage not in _HELD_OUT:
-        raise DataError(f"stage must be test or valid, got {stage!r}")
+        raise DataError(f"stage must be test, valid or train, got {stage!r}")
     if cold_k < 0:
         raise DataError(f"cold_k must be 0 (no cut) or a positive count, got {cold_k}")
-    end = length - _HELD_OUT[stage] if length >= MIN_EVAL_LENGTH else length
+    end = max(0, length - _HELD_OUT[stage]) if length >= MIN_EVAL_LENGTH else length
     start = max(0, end - cold_k) if cold_k > 0 else 0
     return slice(start, end)
 
@@ -83,7 +86,7 @@ def said_context(dataset_name: str, n_items: int) -> dict[str, Any]:
 @dataclass(frozen=True)
 class HistoryRule:
     """Which rule cuts a user's history: the product rule (STAGE None, the N_ITEMS most recent)
-    or the evaluation rule (STAGE test or valid, then COLD_K). Profiles record it."""
+    or the evaluation rule (STAGE test, valid or train, then COLD_K). Profiles record it."""
 
     stage: Stage | None = None
     cold_k: int = 0
