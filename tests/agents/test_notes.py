@@ -77,3 +77,10 @@ def test_a_note_is_worded_once_and_ordered_freshest_last() -> None:
         "novel: wants novel",
     ]
     assert profile_notes(profile_model) == ["novel: wants novel", "guitar: wants guitar"]
+
+
+def test_a_v2_note_keeps_its_motivation_kind_and_a_v1_note_has_none() -> None:
+    kinded = {**motivation("a scare", 0.8, "2001-03-01"), "kind": "mood"}
+    data = profile(kinded, motivation("novel", 0.5, None))
+    notes = motivation_notes(MotivationProfile(user_id="u", prompt_id="mope/v2", model="m", **data))
+    assert [(n.label, n.kind) for n in notes] == [("a scare", "mood"), ("novel", "")]

@@ -80,6 +80,14 @@ class StoreContract:
         assert [p.key for p in store.list_profiles("d")] == ["k1"]
         assert store.list_profiles("other") == []
 
+    def test_a_notes_motivation_kind_is_kept(self, store: MotivationStore) -> None:
+        kinded = [NoteRecord("a gift, flowers: for mum", "flowers", 0.7, (), "", "", "for_someone")]
+        store.put_profile("k1", "7", PROFILE, "s", [*kinded, *NOTES], {"dataset": "d", "cold_k": 0})
+        kinds = {n.label: n.kind for n in store.newest_notes("7")}
+        assert kinds == {"flowers": "for_someone", "family movie nights": "", "adrenaline rush": ""}
+        by_user = store.newest_profile_notes("d", 0, "test")
+        assert sorted(n.kind for n in by_user["7"]) == ["", "", "for_someone"]
+
     def test_storing_a_profile_again_replaces_every_one_of_its_notes(
         self, store: MotivationStore
     ) -> None:

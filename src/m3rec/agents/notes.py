@@ -33,6 +33,7 @@ def _note_record(m: Motivation) -> NoteRecord:
         evidence=tuple(m.evidence),
         first_seen=str(m.first_seen or ""),
         last_seen=str(m.last_seen or ""),
+        kind=str(m.kind or ""),
     )
 
 

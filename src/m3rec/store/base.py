@@ -35,6 +35,7 @@ class NoteRecord:
     evidence: tuple[str, ...]
     first_seen: str
     last_seen: str
+    kind: str = ""  # MOPE v2's motivation kind (`mope_drafts.KIND_WORDS`); "" for v1 and chat
 
     def freshness(self) -> tuple[str, float, str]:
         """Return the order MOTE reads notes in: by last_seen, then weakest first, then text."""

@@ -180,6 +180,7 @@ class ChromaStore:
                     "evidence": ",".join(note.evidence),
                     "first_seen": note.first_seen,
                     "last_seen": note.last_seen,
+                    "kind": note.kind,
                 }
                 for i, note in enumerate(notes)
             ],
@@ -405,6 +406,7 @@ def _note(text: str, meta: Any, distance: float | None) -> StoredNote:
         evidence=evidence,
         first_seen=str(meta.get("first_seen", "")),
         last_seen=str(meta.get("last_seen", "")),
+        kind=str(meta.get("kind", "")),
         distance=distance,
         source=str(meta.get("source", "mope")),
     )
