@@ -10,7 +10,12 @@ import torch
 from m3rec.data import leave_one_out
 from m3rec.encoders.alignment import MotivationSpace
 from m3rec.encoders.checkpoint import fingerprint, load_checkpoint, save_checkpoint
-from m3rec.encoders.mote import MoteEncoder, MoteEnsemble, members_of, score_histories
+from m3rec.encoders.mote import (
+    MoteEncoder,
+    MoteEnsemble,
+    members_of,
+    score_histories,
+)
 from m3rec.encoders.recommender import MoteRecommender, member_seed
 from m3rec.ranking.training_data import train_data
 from tests.encoders.helpers import SETTINGS, bag_of_words, topic_dataset
@@ -104,3 +109,25 @@ def test_the_alignment_reads_an_ensemble_as_the_mean_of_its_members(topics, ense
             t = torch.nn.functional.normalize(enc.project_text(ensemble.item_text[:12]), dim=-1)
         per_member.append((m @ t.T).numpy())
     np.testing.assert_allclose(found.cosines, np.mean(per_member, axis=0), atol=1e-5)
+
+
+def test_the_nearest_item_term_adds_to_the_score_without_a_new_fit(tdata, ensemble):
+    with_term = MoteRecommender(embed=bag_of_words, members=3, maxpool_weight=0.5, **CFG)
+    assert with_term.training_key() == ensemble.training_key()
+    with_term.load_trained(ensemble.encoder, ensemble.item_text)
+    cases = tdata.valid
+    users, hists, cand = cases.users[:20], cases.histories[:20], cases.candidates[:20]
+    added = with_term.score(users, hists, cand) - ensemble.score(users, hists, cand)
+    every = torch.arange(len(ensemble.item_text))
+    with torch.no_grad():  # the nearest item by the ensemble's cosine, the mean of its members'
+        cosines = torch.stack(
+            [
+                torch.nn.functional.normalize(m.item_vectors(ensemble.item_text, every), dim=-1)
+                for m in members_of(ensemble.encoder)
+            ]
+        )
+        cosines = (cosines @ cosines.mT).mean(0).numpy()
+    for row, (h, c) in enumerate(zip(hists, cand, strict=True)):
+        best = cosines[np.asarray(h[-10:])][:, np.where(c >= 0, c, 0)].max(0)
+        np.testing.assert_allclose(added[row], 0.5 * best, atol=1e-5)
+    assert np.abs(added).max() > 0.01

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from m3rec.encoders.config import MoteConfig
-from m3rec.encoders.mote import MoteEncoder, history_notes, score_histories
+from m3rec.encoders.mote import (
+    MoteEncoder,
+    history_notes,
+    nearest_history_similarity,
+    score_histories,
+)
 from m3rec.encoders.training import PairIndex, batch_notes, shared_negatives
 
 
@@ -148,3 +153,22 @@ def test_the_order_layers_read_the_order_of_the_notes():
     mask = torch.ones(1, 4, dtype=torch.bool)
     swapped = notes[:, [1, 0, 2, 3]]
     assert not torch.allclose(enc.pool(notes, mask), enc.pool(swapped, mask))
+
+
+def test_the_nearest_history_item_scores_each_candidate_by_its_best_cosine():
+    torch.manual_seed(0)
+    enc = MoteEncoder(8, text_dim=12, n_items=10, dropout=0.0).eval()
+    with torch.no_grad():
+        vecs = enc.item_vectors(torch.randn(10, 12), torch.arange(10))
+        hists = [np.array([1, 2, 3]), np.array([4]), np.array([], dtype=np.int64)]
+        full = nearest_history_similarity(enc, vecs, hists, None, 2)
+        units = torch.nn.functional.normalize(vecs, dim=-1)
+        # only the 2 most recent items count: item 1 is beyond max_notes
+        torch.testing.assert_close(full[0], (units[[2, 3]] @ units.T).max(0).values)
+        torch.testing.assert_close(full[1], units[4] @ units.T)
+        assert torch.equal(full[2], torch.zeros(10))
+        cand = np.array([[5, 0, -1], [9, 4, 2], [1, 2, 3]])
+        some = nearest_history_similarity(enc, vecs, hists, cand, 2)
+    torch.testing.assert_close(some[:, :2], torch.gather(full, 1, torch.as_tensor(cand[:, :2])))
+    torch.testing.assert_close(some[0, 2], full[0, 0])  # -1 reads item 0, as scores do
+    assert some[1, 1] == pytest.approx(1.0)  # the item itself is its own nearest

@@ -11,7 +11,7 @@ from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVE
 
 # Settings that change how a fitted encoder scores, never how it trains (MoteConfig's and those
 # of the models built on it): models that differ only in these can share one fit.
-SCORING_ONLY = ("notes_weight", "align_weight", "rerank_top", "history_shown")
+SCORING_ONLY = ("notes_weight", "align_weight", "maxpool_weight", "rerank_top", "history_shown")
 
 
 class MoteConfig(ModelConfig):
@@ -40,6 +40,13 @@ class MoteConfig(ModelConfig):
         ge=0,
         description="weight of the cosine between a user's LLM notes and an item's text, "
         "added to the MOTE score for users with notes (tune it on validation users)",
+    )
+    maxpool_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the best cosine, in MOTE's space, between a candidate and any one "
+        "of the user's max_notes most recent items, added to the score: the history item nearest "
+        "the candidate speaks for it (a max-pool beside the attention pool)",
     )
     align_weight: float = Field(
         default=0.0,

@@ -231,6 +231,37 @@ def user_vectors(
     return encoder.pool(notes, note_mask, user_t)
 
 
+def nearest_history_similarity(
+    encoder: Encoder,
+    item_vecs: torch.Tensor,
+    histories: list[np.ndarray],
+    candidates: np.ndarray | None,
+    max_notes: int,
+) -> torch.Tensor:
+    """Return each candidate's best cosine (batch, c), in MOTE's space, with any one of the
+    user's `max_notes` most recent items (an ensemble: the mean of its members' cosines), all
+    items when CANDIDATES is None; 0 for a user with no history.
+
+    The pooled motivation vector averages a user's interests away; the item nearest the
+    candidate keeps the one it serves. Entries of -1 in CANDIDATES read item 0, as in
+    `score_histories` (the harness masks them).
+    """
+    device = item_vecs.device
+    units = encoder.unit(item_vecs)
+    idx, mask = history_notes(histories, max_notes)
+    if candidates is None:
+        cand = units.T.unsqueeze(0)  # (1, dim, n_items), shared by the batch
+    else:
+        safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)
+        cand = units[safe].mT  # (batch, dim, c)
+    best = torch.full((len(histories), cand.shape[-1]), -torch.inf, device=device)
+    for col in range(idx.shape[1]):
+        sims = torch.matmul(units[torch.as_tensor(idx[:, col], device=device)].unsqueeze(1), cand)
+        real = torch.as_tensor(mask[:, col], device=device).unsqueeze(1)
+        best = torch.where(real, torch.maximum(best, sims.squeeze(1)), best)
+    return torch.where(torch.isinf(best), torch.zeros_like(best), best)
+
+
 def score_histories(
     encoder: Encoder,
     item_vecs: torch.Tensor,

@@ -13,7 +13,14 @@ import torch
 
 from m3rec.encoders.checkpoint import Checkpoint, Fingerprint
 from m3rec.encoders.config import SCORING_ONLY, MoteConfig
-from m3rec.encoders.mote import Encoder, MoteEncoder, MoteEnsemble, members_of, score_histories
+from m3rec.encoders.mote import (
+    Encoder,
+    MoteEncoder,
+    MoteEnsemble,
+    members_of,
+    nearest_history_similarity,
+    score_histories,
+)
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import (
     TrainResult,
@@ -55,7 +62,8 @@ class MoteRecommender(Recommender):
     """Rank candidates by the alignment of their trait vectors with the user's motivations.
 
     Users are represented by their visible history's items, which stand in for motivation
-    notes; items by their text and metadata traits. Users with LLM notes (`use_notes`) also
+    notes; items by their text and metadata traits. With `maxpool_weight`, a candidate also gains
+    its best cosine with any one of those items. Users with LLM notes (`use_notes`) also
     score each candidate by the cosine between their notes and its text, weighted by
     `notes_weight`, and by MAR's alignment (the cosine, in MOTE's space, of the motivation it
     serves best), weighted by `align_weight`.
@@ -201,6 +209,10 @@ class MoteRecommender(Recommender):
         scores = score_histories(
             self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
         )
+        if cfg.maxpool_weight > 0:
+            scores += cfg.maxpool_weight * nearest_history_similarity(
+                self.encoder, self.item_vecs, histories, candidates, cfg.max_notes
+            )
         if self.user_notes and cfg.notes_weight > 0:
             self._add_notes_term(scores, users, candidates)
         out = scores.cpu().numpy()
