@@ -158,3 +158,46 @@ def test_a_missing_config_file_is_one_line(tmp_path):
     assert result.output.strip().splitlines() == [
         f"error: config file {tmp_path / 'none.toml'} does not exist: create it or drop --config"
     ]
+
+
+def test_a_variant_runs_beside_its_model_shares_its_fit_and_is_tested_against_it(tmp_path):
+    result = evaluate(
+        [
+            "--data",
+            str(FIXTURES / "amazon-beauty-slice"),
+            "--models",
+            "mote,mote@near",
+            "--set",
+            "mote.epochs=1",
+            "--set",
+            "mote.dim=16",
+            "--set",
+            "mote@near.maxpool_weight=0.5",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in json.loads(result.stdout)["results"]}
+    assert set(rows) == {"mote", "mote@near"}
+    assert rows["mote@near"]["paired_test_base"]["against"] == "mote"
+    assert rows["mote@near"]["metrics"] != rows["mote"]["metrics"]
+    assert "paired_test_base" not in rows["mote"]
+
+
+@pytest.mark.parametrize(
+    ("models", "setting", "message"),
+    [
+        ("mote@", "mote.epochs=1", "unknown model 'mote@'"),
+        ("magic@x", "mote.epochs=1", "unknown model 'magic@x'"),
+        ("pop", "mote@.epochs=1", "--set takes MODEL.PARAM=VALUE"),
+    ],
+)
+def test_a_variant_needs_a_known_model_and_a_tag(tmp_path, models, setting, message):
+    data = ["--data", str(FIXTURES / "amazon-beauty-slice"), "--seeds", "1", "--out", str(tmp_path)]
+    result = evaluate([*data, "--models", models, "--set", setting, "--cold-k", "0"])
+    assert result.exit_code == 1 and message in result.output
+    assert "Traceback" not in result.output

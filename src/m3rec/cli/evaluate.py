@@ -17,7 +17,7 @@ from m3rec.cli.options import (
     with_settings,
 )
 from m3rec.cli.render import FitProgress, print_json
-from m3rec.eval.baselines import BASELINES, LLM_BASELINES, METHODS, REGISTRY
+from m3rec.eval.baselines import BASELINES, LLM_BASELINES, METHODS, REGISTRY, is_model
 from m3rec.llm.cache import CachedBackend
 from m3rec.llm.factory import LazyBackend, build_backend, model_identity
 from m3rec.settings import Settings
@@ -28,7 +28,10 @@ MODELS_HELP = (
     "without an LLM. m3rec, m3rec-llm and m3rec's ablations (m3rec-history: the history's text "
     "in place of the motivations; notesim: raw sentence embeddings in place of MOTE) read the "
     "cold users' MOPE test profiles from --store (those --model wrote); llmrank and m3rec-llm "
-    "ask --model, keeping every reply under the cache folder so that a rerun resumes."
+    "ask --model, keeping every reply under the cache folder so that a rerun resumes. "
+    "MODEL@TAG runs a variant of MODEL, reported as MODEL@TAG and tested against MODEL: it "
+    "takes MODEL's --set values, then its own (--set mote@near.maxpool_weight=0.5); MOTE "
+    "variants that differ only in scoring settings share one fit."
 )
 
 
@@ -46,7 +49,7 @@ def _model_names(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return BASELINES
     names = tuple(m.strip() for m in raw.split(",") if m.strip())
-    unknown = [m for m in names if m not in REGISTRY]
+    unknown = [m for m in names if not is_model(m)]
     if unknown or not names:
         fail(f"unknown model {unknown[0] if unknown else '(none)'!r}; use {','.join(REGISTRY)}")
     return names
@@ -76,7 +79,7 @@ def _overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:
     for pair in pairs:
         setting = split_setting(pair)
         model, dot, param = setting[0].partition(".") if setting else ("", "", "")
-        if setting is None or not dot or model not in REGISTRY:
+        if setting is None or not dot or not is_model(model):
             fail(f"--set takes MODEL.PARAM=VALUE with a known model, got {pair!r}")
         out.setdefault(model, {})[param] = setting[1]
     return out

@@ -46,7 +46,8 @@ class MoteConfig(ModelConfig):
         ge=0,
         description="weight of the best cosine, in MOTE's space, between a candidate and any one "
         "of the user's max_notes most recent items, added to the score: the history item nearest "
-        "the candidate speaks for it (a max-pool beside the attention pool)",
+        "the candidate speaks for it (a max-pool beside the attention pool); users with one item "
+        "get none",
     )
     align_weight: float = Field(
         default=0.0,

@@ -240,11 +240,12 @@ def nearest_history_similarity(
 ) -> torch.Tensor:
     """Return each candidate's best cosine (batch, c), in MOTE's space, with any one of the
     user's `max_notes` most recent items (an ensemble: the mean of its members' cosines), all
-    items when CANDIDATES is None; 0 for a user with no history.
+    items when CANDIDATES is None; 0 for a user with fewer than two items.
 
     The pooled motivation vector averages a user's interests away; the item nearest the
-    candidate keeps the one it serves. Entries of -1 in CANDIDATES read item 0, as in
-    `score_histories` (the harness masks them).
+    candidate keeps the one it serves. One item is one interest, which the pooled vector holds
+    already (on validation users cut to one item the term only hurt). Entries of -1 in
+    CANDIDATES read item 0, as in `score_histories` (the harness masks them).
     """
     device = item_vecs.device
     units = encoder.unit(item_vecs)
@@ -259,7 +260,8 @@ def nearest_history_similarity(
         sims = torch.matmul(units[torch.as_tensor(idx[:, col], device=device)].unsqueeze(1), cand)
         real = torch.as_tensor(mask[:, col], device=device).unsqueeze(1)
         best = torch.where(real, torch.maximum(best, sims.squeeze(1)), best)
-    return torch.where(torch.isinf(best), torch.zeros_like(best), best)
+    several = torch.as_tensor(mask.sum(1) >= 2, device=device).unsqueeze(1)
+    return torch.where(several & ~torch.isinf(best), best, torch.zeros_like(best))
 
 
 def score_histories(

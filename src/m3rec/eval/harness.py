@@ -20,7 +20,7 @@ from m3rec.data.splits import (
     eligible_users,
     leave_one_out,
 )
-from m3rec.eval.baselines import build_model, model_class
+from m3rec.eval.baselines import base_model, build_model, compared_with, model_class
 from m3rec.llm.base import LLMBackend
 from m3rec.ranking.candidates import N_NEGATIVES, PROTOCOLS, full_mask, sampled_candidates
 from m3rec.ranking.contract import EpochCallback, ModelConfig, Recommender
@@ -95,10 +95,12 @@ class EvalSettings:
 
     def model_overrides(self, name: str) -> dict[str, Any]:
         """Return the config values model NAME runs with beside its defaults: torch threads
-        from the settings, then the --set overrides (which win)."""
+        from the settings, then the --set overrides (which win); a variant (`MODEL@TAG`) takes
+        MODEL's overrides, then its own."""
         fields = model_class(name).config_class.model_fields
         threads = {"threads": self.torch_threads} if "threads" in fields else {}
-        return {**threads, **self.overrides.get(name, {})}
+        inherited = self.overrides.get(base_model(name), {}) if base_model(name) != name else {}
+        return {**threads, **inherited, **self.overrides.get(name, {})}
 
     def model_config(self, name: str) -> ModelConfig:
         """Return the full configuration model NAME runs with (seed 0; each run sets its own)."""
@@ -279,10 +281,11 @@ def _add_base_tests(
     group: list[dict[str, Any]], result: EvaluationResult, protocol: str, cold_k: int
 ) -> None:
     """Test each model that builds on another (`builds_on`: m3rec on mote, m3rec-llm on m3rec,
-    llmrank on mote) against it, when both ran: does the added step help?"""
+    llmrank on mote; a variant `MODEL@TAG` on MODEL) against it, when both ran: does the added
+    step help?"""
     ran = {row["model"] for row in group}
     for row in group:
-        base = getattr(model_class(row["model"]), "builds_on", None)
+        base = compared_with(row["model"])
         if base is not None and base in ran:
             test = paired_test(
                 result.paired_values(row["model"], protocol, cold_k),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from m3rec.ranking.contract import (
@@ -38,11 +39,35 @@ BASELINES: tuple[str, ...] = tuple(
 )
 
 
+VARIANT = re.compile(r"^([a-z0-9-]+)@([a-z0-9_-]+)$")
+
+
+def base_model(name: str) -> str:
+    """Return the registered model that NAME runs: NAME itself, or for a variant `MODEL@TAG`
+    (the same model under its own settings, reported under its own name), MODEL."""
+    variant = VARIANT.match(name)
+    return variant.group(1) if variant else name
+
+
+def is_model(name: str) -> bool:
+    """Return whether NAME is a registered model or a variant (`MODEL@TAG`) of one."""
+    return base_model(name) in REGISTRY
+
+
+def compared_with(name: str) -> str | None:
+    """Return the model NAME is tested against when both run: a variant's base model, or the
+    model its class builds on (`builds_on`: m3rec on mote), if any."""
+    if (base := base_model(name)) != name:
+        return base
+    return getattr(model_class(name), "builds_on", None)
+
+
 def model_class(name: str) -> type[Recommender]:
-    """Return the recommender class registered under `name`."""
-    if name not in REGISTRY:
+    """Return the recommender class registered under `name` (or a variant's base model)."""
+    base = base_model(name)
+    if base not in REGISTRY:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
-    module, cls = REGISTRY[name].split(":")
+    module, cls = REGISTRY[base].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -66,7 +91,10 @@ __all__ = [
     "ModelConfig",
     "Recommender",
     "TrainData",
+    "base_model",
     "build_model",
+    "compared_with",
+    "is_model",
     "model_class",
     "register_model",
 ]
