@@ -82,10 +82,10 @@ def collect() -> dict[tuple[str, str], dict[str, dict[int, tuple[float, float]]]
 
 
 def series(model: str, run: str) -> str:
-    """Return the plot's name for MODEL run in folder RUN: MODEL, or MODEL and the tag that
-    run_one.sh's TAG put in the folder's name (`mote-members3-k0`: `mote members3`)."""
-    tag = re.sub(r"-k[\d_]+$", "", run).removeprefix(model).strip("-")
-    return f"{model} {tag}" if tag else model
+    """Return the plot's name for MODEL run in folder RUN: MODEL, and the tag that run_one.sh's
+    TAG put in the folder's name (`mote-members3-k0`: `mote members3`) after it."""
+    tag = re.sub(r"-k[\d_]+$", "", run).removeprefix(model.split("@")[0]).strip("-")
+    return f"{model} {tag}" if tag else model  # a variant (mote@near) keeps its own name
 
 
 def main() -> None:
