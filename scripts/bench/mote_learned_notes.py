@@ -19,13 +19,16 @@ profiled test users. Each arm gives a user a direction d in MOTE's item space (u
 Fitting data: warm users profiled before their validation item (`profile --stage valid`), MOTE
 scoring them from the same COLD_K items the LLM read. The weight (and ridge's lambda) is chosen
 by 5-fold cross-fitting on those users only; the map is then refitted on all of them and applied
-to the test users profiled at COLD_K (the split's cold users). Per seed: one MOTE fit. Paired
+to the test users profiled at COLD_K (the split's cold users). With `--fit-train`, warm users
+profiled before their train item (`profile --stage train`: the third to last, a training target)
+are extra rows for fitting the maps (never for choosing the weight): the motivations in
+training, with the leak-free history rule. Per seed: one MOTE fit. Paired
 Wilcoxon on per-user NDCG@10 over (seed, user) pairs, each arm against MOTE alone, `kinds`
 against `global` and `ridge-both` against `ridge-history`.
 
 Usage: .venv/bin/python scripts/bench/mote_learned_notes.py DATA_DIR [--cold-k 2] [--seeds 3]
        [--store runs/tune-store] [--set PARAM=VALUE ...] [--out runs/learned-notes]
-       [--model-id llamacpp:qwen2.5-1.5b:...]
+       [--model-id llamacpp:qwen2.5-1.5b:...] [--fit-train]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from mote_notes import fit_seed, validation_cases  # this folder's script, the s
 from m3rec.agents.mope_drafts import KIND_WORDS
 from m3rec.agents.notes import notes_by_user_index
 from m3rec.data import index_dataset, leave_one_out, load_dataset
+from m3rec.data.histories import MIN_EVAL_LENGTH, evaluation_window
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.llm.factory import model_identity
 from m3rec.ranking.candidates import PROTOCOLS, full_mask, sampled_candidates
@@ -63,22 +67,14 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 
 
 def kind_shares(store, dataset: str, cold_k: int, stage: str, model_id: str, index) -> dict:
-    """Return each profiled user's strength share per motivation kind (newest profile)."""
-    newest: dict[str, tuple[str, dict]] = {}
-    for p in store.list_profiles(dataset):
-        m = p.meta
-        if m.get("stage") != stage or int(m.get("cold_k", 0)) != cold_k:
-            continue
-        if m.get("model_id") != model_id:
-            continue
-        if p.user_id not in newest or m.get("created_at", "") > newest[p.user_id][0]:
-            newest[p.user_id] = (m.get("created_at", ""), json.loads(p.profile_json))
+    """Return each profiled user's strength share per motivation kind (newest profile), keyed by
+    the user's index."""
     out = {}
-    for user, (_, profile) in newest.items():
+    for user, notes in store.newest_profile_notes(dataset, cold_k, stage, model_id).items():
         f = np.zeros(len(KINDS))
-        for mot in profile["motivations"]:
-            if mot.get("kind") in KIND_WORDS:
-                f[KINDS.index(mot["kind"])] += float(mot.get("strength") or 0.0)
+        for note in notes:
+            if note.kind in KIND_WORDS:
+                f[KINDS.index(note.kind)] += note.strength
         if f.sum() > 0 and user in index:
             out[index[user]] = f / f.sum()
     return out
@@ -139,6 +135,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], dest="settings")
     ap.add_argument("--out", type=Path, default=Path("runs/learned-notes"))
     ap.add_argument("--model-id", help="only profiles this LLM wrote (default: the settings')")
+    ap.add_argument("--fit-train", action="store_true", help="also fit on train-stage profiles")
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.settings)}
     data = index_dataset(load_dataset(args.data))
@@ -160,6 +157,9 @@ def main() -> None:
     tune, cut = validation_cases(data, split, tune, k)
     tune_hists = dict(zip(tune, cut, strict=True))
     test_hists = {u: split.test_history[u] for u in cold}
+    extra = train_rows(store, data, k, model_id, index, set(cold)) if args.fit_train else {}
+    extra_keys = np.array(sorted(extra), dtype=np.int64)
+    extra_items = np.array([extra[key][2] for key in extra_keys], dtype=np.int64)
     print(f"{data.name}: {len(cold)} test users, {len(tune)} validation users", flush=True)
     report: dict = {
         "dataset": data.name,
@@ -169,20 +169,29 @@ def main() -> None:
         "lambdas": LAMBDAS,
         "n_test_users": len(cold),
         "n_valid_users": len(tune),
+        "n_train_rows": len(extra_keys),
         "seeds": [],
     }
     per_user: dict[str, dict[str, list]] = {p: {} for p in PROTOCOLS}
     for seed in range(args.seeds):
         model, fit_s = fit_seed(data, split, seed, overrides)
         items = model.encoder.unit(model.item_vecs).detach().cpu().numpy()
-        feats = Features(model, {**valid_notes, **test_notes}, kinds, {**tune_hists, **test_hists})
+        feats = Features(
+            model,
+            {**valid_notes, **test_notes, **{key: e[0] for key, e in extra.items()}},
+            {**kinds, **{key: e[3] for key, e in extra.items()}},
+            {**tune_hists, **test_hists, **{key: e[1] for key, e in extra.items()}},
+        )
         row = {"seed": seed, "fit_seconds": round(fit_s, 1), "best_epoch": model.best_epoch}
-        row.update(run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user))
+        fit_extra = (extra_keys, items[extra_items])
+        row.update(
+            run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user, fit_extra)
+        )
         report["seeds"].append(row)
         print(json.dumps(row), flush=True)
     report["paired_ndcg10"] = {protocol: paired_tests(per_user[protocol]) for protocol in PROTOCOLS}
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{data.name}-k{k}.json"
+    path = args.out / f"{data.name}-k{k}{'-fit-train' if args.fit_train else ''}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["paired_ndcg10"], indent=1), "->", path)
 
@@ -195,8 +204,24 @@ def paired_tests(ndcg: dict[str, list]) -> dict:
     return out
 
 
-def run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user) -> dict:
-    """Choose each arm's weight by cross-fitting on TUNE, refit, and rank COLD's test items."""
+def train_rows(store, data, cold_k: int, model_id: str, index, cold: set) -> dict:
+    """Return the train-stage rows to fit on, keyed past every user index (n_users + u): notes,
+    visible history, train item and kind shares of each warm user with a train-stage profile."""
+    notes = notes_by_user_index(store, data.name, data.user_ids, cold_k, "train", model_id)
+    kinds = kind_shares(store, data.name, cold_k, "train", model_id, index)
+    rows = {}
+    for u in sorted(set(notes) & set(kinds) - cold):
+        seq = data.sequences[u]
+        if len(seq) > MIN_EVAL_LENGTH:
+            seen = seq[evaluation_window(len(seq), "train", cold_k)]
+            rows[len(data.user_ids) + u] = (notes[u], seen, int(seq[-3]), kinds[u])
+    return rows
+
+
+def run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user, extra) -> dict:
+    """Choose each arm's weight by cross-fitting on TUNE, refit (with EXTRA's rows: keys and
+    target vectors), and rank COLD's test items."""
+    extra_keys, extra_targets = extra
     tune_cand = sampled_candidates(split, tune, seed, stage="valid")
     tune_base = np.asarray(
         model.score(tune, [tune_hists[u] for u in tune], tune_cand), dtype=np.float64
@@ -210,7 +235,9 @@ def run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user)
         directions = np.zeros((len(tune), items.shape[1]))
         for f in range(FOLDS):
             held = folds == f
-            fitted = fit_arm(arm, feats, tune[~held], tune_targets[~held], lam)
+            keys = np.concatenate([tune[~held], extra_keys])
+            targets = np.vstack([tune_targets[~held], extra_targets])
+            fitted = fit_arm(arm, feats, keys, targets, lam)
             directions[held] = fitted(tune[held])
         return directions
 
@@ -229,7 +256,8 @@ def run_seed(model, split, tune, tune_hists, cold, items, feats, seed, per_user)
         lam, weight = max(curve, key=lambda lw: (curve[lw], -lw[1], lw[0]))
         out["valid_ndcg10"][arm] = {f"{lam_}/{w}": v for (lam_, w), v in curve.items()}
         out["chosen"][arm] = {"lambda": lam, "weight": weight}
-        test_arms[arm] = (fit_arm(arm, feats, tune, tune_targets, lam), weight)
+        keys, targets = np.concatenate([tune, extra_keys]), np.vstack([tune_targets, extra_targets])
+        test_arms[arm] = (fit_arm(arm, feats, keys, targets, lam), weight)
     hists = [split.test_history[u] for u in cold]
     for protocol in PROTOCOLS:
         rng_seed = [seed, 0x71E5, PROTOCOLS.index(protocol)]
