@@ -105,10 +105,6 @@ class MoteScorer:
 
     def history_scores(self, user_id: str, history: list[str], item_ids: list[str]) -> np.ndarray:
         """Return MOTE's exact scores of ITEM_IDS for USER_ID from HISTORY (no notes term)."""
-        import torch
-
-        from m3rec.encoders.mote import score_histories
-
         missing = [i for i in item_ids if i not in self.index]
         if missing:
             from m3rec.encoders.errors import EncoderError
@@ -116,17 +112,9 @@ class MoteScorer:
             raise EncoderError(f"item {missing[0]} is not in the checkpoint's catalogue")
         if not item_ids:
             return np.zeros(0, dtype=np.float32)
-        cfg, users = self.model.cfg, self._user_ids(user_id)
         candidates = np.array([[self.index[i] for i in item_ids]], dtype=np.int64)
-        with torch.no_grad():
-            scores = score_histories(
-                self.model.encoder,
-                self.model.item_vecs,
-                [self._read(history)],
-                candidates,
-                cfg.max_notes,
-                users,
-            )
+        ids = self._user_ids(user_id)
+        scores = self.model.history_scores([self._read(history)], candidates, ids)
         return np.asarray(scores[0].cpu().numpy(), dtype=np.float32)
 
     def seen_items(self, user_id: str, history: list[str]) -> set[str]:

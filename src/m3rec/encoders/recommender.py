@@ -206,6 +206,22 @@ class MoteRecommender(Recommender):
         self._check_fitted()
         cfg = self.cfg
         ids = np.asarray(users) if cfg.user_ids else None
+        scores = self.history_scores(histories, candidates, ids)
+        if self.user_notes and cfg.notes_weight > 0:
+            self._add_notes_term(scores, users, candidates)
+        out = scores.cpu().numpy()
+        if self.note_texts and cfg.align_weight > 0:
+            self._add_alignment_term(out, users, candidates)
+        return out
+
+    @torch.no_grad()
+    def history_scores(
+        self, histories: list[np.ndarray], candidates: np.ndarray | None, ids: np.ndarray | None
+    ) -> torch.Tensor:
+        """Return what the histories alone give each candidate (batch, c): the motivation-trait
+        cosine, plus `maxpool_weight` x the nearest history item's (the harness and the product
+        commands both score this way). IDS: user indices, when user-id embeddings are on."""
+        cfg = self.cfg
         scores = score_histories(
             self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
         )
@@ -213,12 +229,7 @@ class MoteRecommender(Recommender):
             scores += cfg.maxpool_weight * nearest_history_similarity(
                 self.encoder, self.item_vecs, histories, candidates, cfg.max_notes
             )
-        if self.user_notes and cfg.notes_weight > 0:
-            self._add_notes_term(scores, users, candidates)
-        out = scores.cpu().numpy()
-        if self.note_texts and cfg.align_weight > 0:
-            self._add_alignment_term(out, users, candidates)
-        return out
+        return scores
 
     def _add_alignment_term(
         self, scores: np.ndarray, users: np.ndarray, candidates: np.ndarray | None
