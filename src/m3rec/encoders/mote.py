@@ -253,8 +253,7 @@ def nearest_history_similarity(
     if candidates is None:
         cand = units.T.unsqueeze(0)  # (1, dim, n_items), shared by the batch
     else:
-        safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)
-        cand = units[safe].mT  # (batch, dim, c)
+        cand = units[candidate_items(candidates, device)].mT  # (batch, dim, c)
     best = torch.full((len(histories), cand.shape[-1]), -torch.inf, device=device)
     for col in range(idx.shape[1]):
         sims = torch.matmul(units[torch.as_tensor(idx[:, col], device=device)].unsqueeze(1), cand)
@@ -280,5 +279,9 @@ def score_histories(
     motivations = user_vectors(encoder, item_vecs, histories, max_notes, users)
     if candidates is None:
         return encoder.similarity(motivations, item_vecs)
-    safe = torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)
-    return encoder.similarity(motivations, item_vecs[safe])
+    return encoder.similarity(motivations, item_vecs[candidate_items(candidates, device)])
+
+
+def candidate_items(candidates: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Return CANDIDATES (batch, c) as item indices on DEVICE, padding (-1) read as item 0."""
+    return torch.as_tensor(np.where(candidates >= 0, candidates, 0), device=device)
