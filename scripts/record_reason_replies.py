@@ -35,7 +35,8 @@ from tests.conftest import SMALL_MOTE
 from tests.replies import LibraryReplies, item_ids_of
 
 # Small enough to train in seconds in a test; the seed and threads fix the ranking.
-MOTE = {**SMALL_MOTE, "seed": 0}
+# The nearest-item weight fixed as recorded (0): an `auto` choice would move the ranked items.
+MOTE = {**SMALL_MOTE, "seed": 0, "maxpool_weight": 0.0}
 # MAR's settings for the recording, kept in the fixture: a later default cannot change what
 # the tests rank.
 MAR = {"align_weight": 0.0, "reasons": 5, "reorder": False, "reasons_prompt": "v2"}

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from m3rec.cli import app
+from m3rec.encoders.config import MAXPOOL_GRID
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 runner = CliRunner()
@@ -166,26 +167,38 @@ def test_a_variant_runs_beside_its_model_shares_its_fit_and_is_tested_against_it
             "--data",
             str(FIXTURES / "amazon-beauty-slice"),
             "--models",
-            "mote,mote@near",
+            "mote,mote@near,mote@auto",
             "--set",
             "mote.epochs=1",
             "--set",
             "mote.dim=16",
             "--set",
+            "mote.maxpool_weight=0",
+            "--set",
             "mote@near.maxpool_weight=0.5",
+            "--set",
+            "mote@auto.maxpool_weight=auto",
             "--seeds",
             "1",
+            "--cold-k",
+            "0",
             "--out",
             str(tmp_path / "out"),
             "--json",
         ]
     )
     assert result.exit_code == 0, result.output
-    rows = {r["model"]: r for r in json.loads(result.stdout)["results"]}
-    assert set(rows) == {"mote", "mote@near"}
+    doc = json.loads(result.stdout)
+    rows = {r["model"]: r for r in doc["results"] if r["protocol"] == "sampled"}
+    assert set(rows) == {"mote", "mote@near", "mote@auto"}
     assert rows["mote@near"]["paired_test_base"]["against"] == "mote"
     assert rows["mote@near"]["metrics"] != rows["mote"]["metrics"]
     assert "paired_test_base" not in rows["mote"]
+    assert rows["mote@auto"]["fit_taken_from"] == {"mote": 1}
+    (chosen, fits), *_ = rows["mote@auto"]["maxpool_weight_chosen"].items()
+    assert float(chosen) in MAXPOOL_GRID and fits == 1  # one seed, one fit, one choice
+    assert "maxpool_weight_chosen" not in rows["mote"]  # a fixed weight is not chosen
+    assert doc["settings"]["model_configs"]["mote@auto"]["maxpool_weight"] is None
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from m3rec.cli import app
 from m3rec.data import index_dataset, load_dataset
 from m3rec.encoders.checkpoint import fingerprint, load_checkpoint
+from m3rec.encoders.config import MAXPOOL_GRID
 
 BEAUTY = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "amazon-beauty-slice"
 
@@ -37,6 +38,19 @@ def test_train_writes_a_checkpoint_that_matches_its_data(tmp_path, monkeypatch):
     fp = fingerprint(data.name, data.item_ids, data.sequences, data.item_texts)
     ckpt = load_checkpoint(out, fp)
     assert ckpt.config.dim == 8 and set(ckpt.weights) >= {"queries", "decay"}
+    scan = {float(w): v for w, v in doc["maxpool_valid_ndcg10"].items()}
+    assert set(scan) == set(MAXPOOL_GRID) and scan[doc["maxpool_weight"]] == max(scan.values())
+    assert ckpt.config.maxpool_weight == doc["maxpool_weight"]  # `recommend` scores with it
+
+
+def test_the_line_names_the_maxpool_weight_chosen_or_none_when_fixed(tmp_path, monkeypatch):
+    monkeypatch.setenv("M3REC_TORCH__THREADS", "1")
+    args = ["--data", str(BEAUTY), "--epochs", "1", "--dim", "8", "--out", str(tmp_path / "m.pt")]
+    chosen = invoke(*args)
+    assert chosen.exit_code == 0, chosen.output
+    assert "chosen on validation" in chosen.stdout
+    fixed = invoke(*args, "--set", "maxpool_weight=0.5")
+    assert fixed.exit_code == 0 and "maxpool_weight" not in fixed.stdout
 
 
 def test_an_ensemble_reports_each_members_best_epoch(tmp_path, monkeypatch):

@@ -112,12 +112,15 @@ def test_the_alignment_reads_an_ensemble_as_the_mean_of_its_members(topics, ense
 
 
 def test_the_nearest_item_term_adds_to_the_score_without_a_new_fit(tdata, ensemble):
-    with_term = MoteRecommender(embed=bag_of_words, members=3, maxpool_weight=0.5, **CFG)
-    assert with_term.training_key() == ensemble.training_key()
-    with_term.load_trained(ensemble.encoder, ensemble.item_text)
+    with_term, without = (
+        MoteRecommender(embed=bag_of_words, members=3, maxpool_weight=w, **CFG) for w in (0.5, 0)
+    )
+    assert with_term.training_key() == without.training_key() == ensemble.training_key()
+    for model in (with_term, without):
+        model.load_trained(ensemble.encoder, ensemble.item_text)
     cases = tdata.valid
     users, hists, cand = cases.users[:20], cases.histories[:20], cases.candidates[:20]
-    added = with_term.score(users, hists, cand) - ensemble.score(users, hists, cand)
+    added = with_term.score(users, hists, cand) - without.score(users, hists, cand)
     every = torch.arange(len(ensemble.item_text))
     with torch.no_grad():  # the nearest item by the ensemble's cosine, the mean of its members'
         cosines = torch.stack(

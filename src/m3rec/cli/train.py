@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -19,6 +19,9 @@ from m3rec.cli.options import (
 from m3rec.cli.render import FitProgress, console, print_json
 from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, Settings
 
+if TYPE_CHECKING:
+    from m3rec.encoders.pipeline import TrainOutcome
+
 
 def _mote_settings(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -27,6 +30,12 @@ def _mote_settings(pairs: list[str]) -> dict[str, Any]:
             fail(f"--set takes PARAM=VALUE such as slots=2, got {pair!r}")
         out[setting[0]] = setting[1]
     return out
+
+
+def _maxpool_note(outcome: TrainOutcome) -> str:
+    if not outcome.maxpool_scan:
+        return ""
+    return f", maxpool_weight {outcome.config.maxpool_weight:g} chosen on validation"
 
 
 @reports_errors
@@ -103,6 +112,6 @@ def train(
     console.print(
         f"trained MOTE on {outcome.dataset} in {outcome.train_seconds:.1f}s "
         f"({result.epochs_run} epochs of {outcome.seconds_per_epoch:.1f}s, best epoch "
-        f"{result.best_epoch}, validation NDCG@10 {best}); wrote {out}",
+        f"{result.best_epoch}, validation NDCG@10 {best}{_maxpool_note(outcome)}); wrote {out}",
         highlight=False,
     )

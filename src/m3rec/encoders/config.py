@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from m3rec.ranking.contract import ModelConfig
 from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVES, TORCH_THREADS
@@ -12,6 +12,8 @@ from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVE
 # Settings that change how a fitted encoder scores, never how it trains (MoteConfig's and those
 # of the models built on it): models that differ only in these can share one fit.
 SCORING_ONLY = ("notes_weight", "align_weight", "maxpool_weight", "rerank_top", "history_shown")
+# The maxpool weights an 'auto' maxpool_weight chooses from, on validation users.
+MAXPOOL_GRID = (0.0, 0.25, 0.5, 1.0)
 
 
 class MoteConfig(ModelConfig):
@@ -41,13 +43,15 @@ class MoteConfig(ModelConfig):
         description="weight of the cosine between a user's LLM notes and an item's text, "
         "added to the MOTE score for users with notes (tune it on validation users)",
     )
-    maxpool_weight: float = Field(
-        default=0.0,
+    maxpool_weight: float | None = Field(
+        default=None,
         ge=0,
         description="weight of the best cosine, in MOTE's space, between a candidate and any one "
         "of the user's max_notes most recent items, added to the score: the history item nearest "
         "the candidate speaks for it (a max-pool beside the attention pool); users with one item "
-        "get none",
+        "get none. 'auto' (the default, stored as null): after training, the weight of "
+        f"{', '.join(map(str, MAXPOOL_GRID))} with the best validation NDCG@10 (0 without "
+        "validation users); a number fixes it",
     )
     align_weight: float = Field(
         default=0.0,
@@ -92,3 +96,8 @@ class MoteConfig(ModelConfig):
         description="torch threads (the [torch] threads setting); results depend on it",
     )
     device: Literal["cpu", "cuda"] = "cpu"
+
+    @field_validator("maxpool_weight", mode="before")
+    @classmethod
+    def _auto_is_chosen(cls, value: object) -> object:
+        return None if value == "auto" else value

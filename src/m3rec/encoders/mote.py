@@ -270,16 +270,25 @@ def score_histories(
     candidates: np.ndarray | None,
     max_notes: int,
     users: np.ndarray | None = None,
+    maxpool_weight: float = 0.0,
 ) -> torch.Tensor:
-    """Score candidates (batch, c), or all items when None, for users given their histories.
-
-    Users are pooled by `user_vectors`. Candidate entries of -1 score the item 0.
+    """Score candidates (batch, c), or all items when None, for users given their histories:
+    the cosine with the user's pooled motivation vector (`user_vectors`), plus MAXPOOL_WEIGHT x
+    the nearest history item's (`nearest_history_similarity`). Every scoring path (training's
+    validation, the harness, the product commands) scores this way. Candidate entries of -1
+    score the item 0.
     """
     device = item_vecs.device
     motivations = user_vectors(encoder, item_vecs, histories, max_notes, users)
     if candidates is None:
-        return encoder.similarity(motivations, item_vecs)
-    return encoder.similarity(motivations, item_vecs[candidate_items(candidates, device)])
+        scores = encoder.similarity(motivations, item_vecs)
+    else:
+        scores = encoder.similarity(motivations, item_vecs[candidate_items(candidates, device)])
+    if maxpool_weight > 0:
+        scores = scores + maxpool_weight * nearest_history_similarity(
+            encoder, item_vecs, histories, candidates, max_notes
+        )
+    return scores
 
 
 def candidate_items(candidates: np.ndarray, device: torch.device) -> torch.Tensor:

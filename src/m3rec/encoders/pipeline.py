@@ -37,6 +37,7 @@ class TrainOutcome:
     config: MoteConfig
     result: TrainResult
     train_seconds: float
+    maxpool_scan: dict[float, float]  # an 'auto' maxpool_weight's validation NDCG@10 per weight
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -59,6 +60,8 @@ class TrainOutcome:
             "best_epoch": result.best_epoch,
             "member_best_epochs": result.member_best_epochs or [result.best_epoch],
             "valid_ndcg10": result.best_valid_ndcg10,
+            "maxpool_weight": self.config.maxpool_weight,
+            "maxpool_valid_ndcg10": {str(w): v for w, v in self.maxpool_scan.items()},
             "train_seconds": round(self.train_seconds, 3),
             "seconds_per_epoch": round(self.seconds_per_epoch, 3),
             "epochs": result.history,
@@ -119,4 +122,5 @@ def train_mote(
         config=model.cfg,
         result=model.result,
         train_seconds=seconds,
+        maxpool_scan=model.maxpool_choice.valid_ndcg10 if model.maxpool_choice else {},
     )

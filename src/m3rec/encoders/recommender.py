@@ -18,14 +18,15 @@ from m3rec.encoders.mote import (
     MoteEncoder,
     MoteEnsemble,
     members_of,
-    nearest_history_similarity,
     score_histories,
 )
 from m3rec.encoders.notes import embed_notes
 from m3rec.encoders.training import (
+    MaxpoolChoice,
     TrainResult,
     all_item_vectors,
     check_device,
+    choose_maxpool_weight,
     ensemble_result,
     train_encoder,
 )
@@ -94,6 +95,7 @@ class MoteRecommender(Recommender):
         self.cache_dir = cache_dir
         self.shared_fits: dict[str, MoteRecommender] | None = None
         self.fit_from: str | None = None  # the model whose fitted encoder this one took
+        self.maxpool_choice: MaxpoolChoice | None = None  # what an 'auto' maxpool_weight chose
 
     @property
     def cfg(self) -> MoteConfig:
@@ -144,6 +146,7 @@ class MoteRecommender(Recommender):
         if shared is not None and (done := shared.get(self.training_key())) is not None:
             self.result, self.best_epoch, self.fit_from = done.result, done.best_epoch, done.name
             self.load_trained(done.encoder, done.item_text)
+            self._choose_maxpool(data, done.maxpool_choice)
             return self
         cfg = self.cfg
         check_device(cfg.device)
@@ -160,9 +163,25 @@ class MoteRecommender(Recommender):
             self.result = ensemble_result(self.encoder, runs, self.item_text, cfg, data.valid)
         self.best_epoch = self.result.best_epoch
         self.load_trained(self.encoder, self.item_text)
+        self._choose_maxpool(data)
         if shared is not None:
             shared[self.training_key()] = self
         return self
+
+    def _choose_maxpool(self, data: TrainData, known: MaxpoolChoice | None = None) -> None:
+        """Settle an 'auto' maxpool_weight on the validation users (KNOWN: the choice a model
+        with the same fit made already); a fixed weight stays."""
+        if self.cfg.maxpool_weight is not None:
+            return
+        choice = known or choose_maxpool_weight(self.encoder, self.item_text, data.valid, self.cfg)
+        self.maxpool_choice = choice
+        self.config = self.cfg.model_copy(update={"maxpool_weight": choice.weight})
+
+    def run_report(self) -> dict[str, Any]:
+        """Return the maxpool weight an 'auto' setting chose (`maxpool_weight_chosen`: the
+        weight, as text, 1 a fit; the harness sums them over seeds)."""
+        choice = self.maxpool_choice
+        return {} if choice is None else {"maxpool_weight_chosen": {str(choice.weight): 1}}
 
     def _train(
         self, member: MoteEncoder, seed: int, data: TrainData, on_epoch: EpochCallback | None
@@ -222,14 +241,15 @@ class MoteRecommender(Recommender):
         cosine, plus `maxpool_weight` x the nearest history item's (the harness and the product
         commands both score this way). IDS: user indices, when user-id embeddings are on."""
         cfg = self.cfg
-        scores = score_histories(
-            self.encoder, self.item_vecs, histories, candidates, cfg.max_notes, ids
+        return score_histories(
+            self.encoder,
+            self.item_vecs,
+            histories,
+            candidates,
+            cfg.max_notes,
+            ids,
+            maxpool_weight=cfg.maxpool_weight or 0.0,
         )
-        if cfg.maxpool_weight > 0:
-            scores += cfg.maxpool_weight * nearest_history_similarity(
-                self.encoder, self.item_vecs, histories, candidates, cfg.max_notes
-            )
-        return scores
 
     def _add_alignment_term(
         self, scores: np.ndarray, users: np.ndarray, candidates: np.ndarray | None

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from m3rec.encoders.config import MoteConfig
+from m3rec.encoders.config import MAXPOOL_GRID, MoteConfig
 from m3rec.encoders.errors import EncoderError
 from m3rec.encoders.mote import Encoder, MoteEncoder, score_histories
 from m3rec.ranking.contract import EpochCallback, EvalCases
@@ -126,8 +126,10 @@ def valid_ndcg10(
     cases: EvalCases,
     cfg: MoteConfig,
     batch_size: int = 512,
+    maxpool_weight: float = 0.0,
 ) -> float:
-    """Return NDCG@10 on sampled validation cases (ties broken at random, seeded)."""
+    """Return NDCG@10 on sampled validation cases (ties broken at random, seeded), scored with
+    MAXPOOL_WEIGHT."""
     was_training = encoder.training
     encoder.eval()
     vecs = all_item_vectors(encoder, item_text)
@@ -137,7 +139,13 @@ def valid_ndcg10(
         cand = cases.candidates[s : s + batch_size]
         users = cases.users[s : s + batch_size] if cfg.user_ids else None
         scores = score_histories(
-            encoder, vecs, cases.histories[s : s + batch_size], cand, cfg.max_notes, users
+            encoder,
+            vecs,
+            cases.histories[s : s + batch_size],
+            cand,
+            cfg.max_notes,
+            users,
+            maxpool_weight,
         )
         col = np.zeros(len(cand), dtype=np.int64)
         ranks.append(target_ranks(scores.double().cpu().numpy(), col, cand >= 0, rng))
@@ -234,6 +242,26 @@ def ensemble_result(
         history=history,
         member_best_epochs=[run.best_epoch for run in members],
     )
+
+
+@dataclass(frozen=True)
+class MaxpoolChoice:
+    """The maxpool weight an 'auto' maxpool_weight took, and each weight's validation NDCG@10."""
+
+    weight: float
+    valid_ndcg10: dict[float, float]
+
+
+def choose_maxpool_weight(
+    encoder: Encoder, item_text: torch.Tensor, valid: EvalCases | None, cfg: MoteConfig
+) -> MaxpoolChoice:
+    """Return the MAXPOOL_GRID weight with the best NDCG@10 on the validation cases (the smaller
+    on a tie; 0 without validation cases)."""
+    if valid is None or not len(valid.users):
+        return MaxpoolChoice(0.0, {})
+    scan = {w: valid_ndcg10(encoder, item_text, valid, cfg, maxpool_weight=w) for w in MAXPOOL_GRID}
+    best = max(MAXPOOL_GRID, key=lambda w: (scan[w], -w))
+    return MaxpoolChoice(best, scan)
 
 
 def check_device(device: str) -> None:

@@ -201,8 +201,10 @@ class _LLMReorder(MoteRecommender):
         return columns
 
     def run_report(self) -> dict[str, Any]:
-        """Return what the LLM cost in this run and how often its order could not be used."""
+        """Return what the LLM cost in this run and how often its order could not be used
+        (and what MOTE's run reports)."""
         return {
+            **super().run_report(),
             "llm": {
                 **dataclasses.asdict(self.llm_usage),
                 "calls": self.llm_usage.calls - self.llm_cached,  # asked of the model this run
@@ -211,7 +213,7 @@ class _LLMReorder(MoteRecommender):
                 "cached_calls": self.llm_cached,
                 "orders_unchanged": self.orders_unchanged,
                 **{f"first_pick_{p}": n for p, n in sorted(self.first_picks.items())},
-            }
+            },
         }
 
 
