@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from m3rec.data import leave_one_out
 from m3rec.encoders.checkpoint import (
     CheckpointError,
     fingerprint,
@@ -17,8 +16,7 @@ from m3rec.encoders.checkpoint import (
 )
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.errors import M3recError
-from m3rec.ranking.training_data import train_data
-from tests.encoders.helpers import SETTINGS, bag_of_words, topic_dataset
+from tests.encoders.helpers import bag_of_words, loo_train_data, topic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +27,7 @@ def topics():
 @pytest.fixture(scope="module")
 def trained(topics):
     torch.set_num_threads(1)
-    tdata = train_data(
-        topics,
-        leave_one_out(topics),
-        0,
-        valid_users=SETTINGS.valid_users,
-        n_negatives=SETTINGS.n_negatives,
-    )
+    tdata = loo_train_data(topics)
     cfg = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 3, "slots": 2}
     return MoteRecommender(embed=bag_of_words, **cfg).fit(tdata)
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from m3rec.data import leave_one_out
 from m3rec.encoders.alignment import MotivationSpace
 from m3rec.encoders.checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from m3rec.encoders.mote import (
@@ -17,8 +16,7 @@ from m3rec.encoders.mote import (
     score_histories,
 )
 from m3rec.encoders.recommender import MoteRecommender, member_seed
-from m3rec.ranking.training_data import train_data
-from tests.encoders.helpers import SETTINGS, bag_of_words, topic_dataset
+from tests.encoders.helpers import bag_of_words, loo_train_data, topic_dataset
 
 CFG = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 2, "patience": 2}
 
@@ -31,13 +29,7 @@ def topics():
 @pytest.fixture(scope="module")
 def tdata(topics):
     torch.set_num_threads(1)
-    return train_data(
-        topics,
-        leave_one_out(topics),
-        0,
-        valid_users=SETTINGS.valid_users,
-        n_negatives=SETTINGS.n_negatives,
-    )
+    return loo_train_data(topics)
 
 
 @pytest.fixture(scope="module")

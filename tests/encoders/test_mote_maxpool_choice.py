@@ -9,13 +9,12 @@ import numpy as np
 import pydantic
 import pytest
 
-from m3rec.data import index_dataset, leave_one_out, load_dataset
+from m3rec.data import index_dataset, load_dataset
 from m3rec.encoders.checkpoint import fingerprint
 from m3rec.encoders.config import MAXPOOL_GRID, MoteConfig
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.encoders.training import choose_maxpool_weight, valid_ndcg10
-from m3rec.ranking.training_data import train_data
-from tests.encoders.helpers import SETTINGS, TESTS, bag_of_words
+from tests.encoders.helpers import TESTS, bag_of_words, loo_train_data
 
 # Real purchases (25 users), where the weights score apart; the toy topics rank perfectly at all.
 BEAUTY = TESTS / "fixtures" / "data" / "amazon-beauty-slice"
@@ -29,13 +28,7 @@ def beauty():
 
 @pytest.fixture(scope="module")
 def tdata(beauty):
-    return train_data(
-        beauty,
-        leave_one_out(beauty),
-        0,
-        valid_users=SETTINGS.valid_users,
-        n_negatives=SETTINGS.n_negatives,
-    )
+    return loo_train_data(beauty)
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from m3rec.data import leave_one_out
 from m3rec.encoders.recommender import MoteRecommender
 from m3rec.encoders.training import valid_ndcg10
-from m3rec.ranking.training_data import train_data
-from tests.encoders.helpers import SETTINGS, bag_of_words, topic_dataset
+from tests.encoders.helpers import bag_of_words, loo_train_data, topic_dataset
 
 SMALL = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 3}
 
@@ -17,13 +15,7 @@ SMALL = {"dim": 16, "batch_size": 64, "threads": 1, "epochs": 3}
 @pytest.fixture(scope="module")
 def tdata():
     topics = topic_dataset()
-    return train_data(
-        topics,
-        leave_one_out(topics),
-        0,
-        valid_users=SETTINGS.valid_users,
-        n_negatives=SETTINGS.n_negatives,
-    )
+    return loo_train_data(topics)
 
 
 def fit(tdata, seed=0, **overrides):
