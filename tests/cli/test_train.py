@@ -39,7 +39,10 @@ def test_train_writes_a_checkpoint_that_matches_its_data(tmp_path, monkeypatch):
     ckpt = load_checkpoint(out, fp)
     assert ckpt.config.dim == 8 and set(ckpt.weights) >= {"queries", "decay"}
     scan = {float(w): v for w, v in doc["maxpool_valid_ndcg10"].items()}
-    assert set(scan) == set(MAXPOOL_GRID) and scan[doc["maxpool_weight"]] == max(scan.values())
+    gain_z = {float(w): z for w, z in doc["maxpool_gain_z"].items()}
+    assert set(scan) == set(MAXPOOL_GRID) and set(gain_z) == set(MAXPOOL_GRID) - {0.0}
+    clear = [0.0] + [w for w, z in gain_z.items() if z >= doc["maxpool_min_z"] == 2.0]
+    assert doc["maxpool_weight"] == max(clear, key=lambda w: (scan[w], -w))
     assert ckpt.config.maxpool_weight == doc["maxpool_weight"]  # `recommend` scores with it
 
 

@@ -33,9 +33,14 @@ def _mote_settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def _maxpool_note(outcome: TrainOutcome) -> str:
-    if not outcome.maxpool_scan:
+    choice = outcome.maxpool_choice
+    if choice is None or not choice.valid_ndcg10:
         return ""
-    return f", maxpool_weight {outcome.config.maxpool_weight:g} chosen on validation"
+    note = f", maxpool_weight {choice.weight:g} chosen on validation"
+    if choice.weight:
+        return f"{note} (gain over 0: {choice.gain_z[choice.weight]:.1f} standard errors)"
+    best_z = max(choice.gain_z.values())
+    return f"{note} (no weight led 0 by {choice.min_z:g} standard errors; the best by {best_z:.1f})"
 
 
 @reports_errors

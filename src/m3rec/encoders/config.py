@@ -11,7 +11,14 @@ from m3rec.settings import MOTE_BATCH_SIZE, MOTE_DIM, MOTE_EPOCHS, MOTE_NEGATIVE
 
 # Settings that change how a fitted encoder scores, never how it trains (MoteConfig's and those
 # of the models built on it): models that differ only in these can share one fit.
-SCORING_ONLY = ("notes_weight", "align_weight", "maxpool_weight", "rerank_top", "history_shown")
+SCORING_ONLY = (
+    "notes_weight",
+    "align_weight",
+    "maxpool_weight",
+    "maxpool_min_z",
+    "rerank_top",
+    "history_shown",
+)
 # The maxpool weights an 'auto' maxpool_weight chooses from, on validation users.
 MAXPOOL_GRID = (0.0, 0.25, 0.5, 1.0)
 
@@ -50,8 +57,15 @@ class MoteConfig(ModelConfig):
         "of the user's max_notes most recent items, added to the score: the history item nearest "
         "the candidate speaks for it (a max-pool beside the attention pool); users with one item "
         "get none. 'auto' (the default, stored as null): after training, the weight of "
-        f"{', '.join(map(str, MAXPOOL_GRID))} with the best validation NDCG@10 (0 without "
+        f"{', '.join(map(str, MAXPOOL_GRID))} with the best validation NDCG@10 among 0 and the "
+        "weights whose paired gain over 0 reaches maxpool_min_z standard errors (0 without "
         "validation users); a number fixes it",
+    )
+    maxpool_min_z: float = Field(
+        default=2.0,
+        ge=0,
+        description="how many standard errors of its paired per-user gain an 'auto' "
+        "maxpool_weight above 0 must lead 0 by on the validation users; 0 takes the best mean",
     )
     align_weight: float = Field(
         default=0.0,

@@ -17,7 +17,7 @@ from m3rec.encoders.checkpoint import fingerprint, save_checkpoint
 from m3rec.encoders.config import MoteConfig
 from m3rec.encoders.errors import EncoderError
 from m3rec.encoders.recommender import MoteRecommender
-from m3rec.encoders.training import TrainResult, check_device
+from m3rec.encoders.training import MaxpoolChoice, TrainResult, check_device
 from m3rec.ranking.contract import EpochCallback
 from m3rec.ranking.training_data import VALID_USERS, train_data
 
@@ -37,13 +37,25 @@ class TrainOutcome:
     config: MoteConfig
     result: TrainResult
     train_seconds: float
-    maxpool_scan: dict[float, float]  # an 'auto' maxpool_weight's validation NDCG@10 per weight
+    maxpool_choice: MaxpoolChoice | None  # what an 'auto' maxpool_weight chose, and why
 
     @property
     def seconds_per_epoch(self) -> float:
         """Return the mean wall time of one epoch, validation included (embedding excluded)."""
         seconds = [entry["seconds"] for entry in self.result.history]
         return fmean(seconds) if seconds else 0.0
+
+    def _maxpool_fields(self) -> dict[str, Any]:
+        """Return what an 'auto' maxpool_weight scanned: each weight's validation NDCG@10 and
+        its paired gain over 0 in standard errors (empty for a fixed weight)."""
+        choice = self.maxpool_choice
+        return {
+            "maxpool_min_z": self.config.maxpool_min_z,
+            "maxpool_valid_ndcg10": {str(w): v for w, v in choice.valid_ndcg10.items()}
+            if choice
+            else {},
+            "maxpool_gain_z": {str(w): z for w, z in choice.gain_z.items()} if choice else {},
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """Return the run as the JSON document `m3rec train --json` prints."""
@@ -61,7 +73,7 @@ class TrainOutcome:
             "member_best_epochs": result.member_best_epochs or [result.best_epoch],
             "valid_ndcg10": result.best_valid_ndcg10,
             "maxpool_weight": self.config.maxpool_weight,
-            "maxpool_valid_ndcg10": {str(w): v for w, v in self.maxpool_scan.items()},
+            **self._maxpool_fields(),
             "train_seconds": round(self.train_seconds, 3),
             "seconds_per_epoch": round(self.seconds_per_epoch, 3),
             "epochs": result.history,
@@ -122,5 +134,5 @@ def train_mote(
         config=model.cfg,
         result=model.result,
         train_seconds=seconds,
-        maxpool_scan=model.maxpool_choice.valid_ndcg10 if model.maxpool_choice else {},
+        maxpool_choice=model.maxpool_choice,
     )

@@ -170,10 +170,13 @@ class MoteRecommender(Recommender):
 
     def _choose_maxpool(self, data: TrainData, known: MaxpoolChoice | None = None) -> None:
         """Settle an 'auto' maxpool_weight on the validation users (KNOWN: the choice a model
-        with the same fit made already); a fixed weight stays."""
+        with the same fit made already, taken when it asked for the same maxpool_min_z); a fixed
+        weight stays."""
         if self.cfg.maxpool_weight is not None:
             return
-        choice = known or choose_maxpool_weight(self.encoder, self.item_text, data.valid, self.cfg)
+        choice = known
+        if choice is None or choice.min_z != self.cfg.maxpool_min_z:
+            choice = choose_maxpool_weight(self.encoder, self.item_text, data.valid, self.cfg)
         self.maxpool_choice = choice
         self.config = self.cfg.model_copy(update={"maxpool_weight": choice.weight})
 
