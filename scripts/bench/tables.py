@@ -3,8 +3,12 @@
 Reads runs/bench/out/DATASET/MODEL-kK/{stdout.json,time.txt,per_user.npz} (and reruns of the
 same commands in runs/bench/out2), and replaces the text between the markers
 `<!-- tables:begin -->` and `<!-- tables:end -->` in BENCHMARKS.md; the prose around them is kept.
-Usage: .venv/bin/python scripts/bench/tables.py [BENCHMARKS.md]
+Usage: .venv/bin/python scripts/bench/tables.py [--drop-missing] [BENCHMARKS.md]
        .venv/bin/python scripts/bench/tables.py --print DATASET   (that dataset's tables, on stdout)
+
+A row of the results or cost tables whose run this machine lacks (its runs/ went with an earlier
+machine) is never dropped silently: the script names the missing rows and writes nothing, unless
+--drop-missing says to drop them.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ def commands() -> dict[tuple[str, str, str], tuple[str, str]]:
     """Return (seeds, extra args) of the latest done.log line for each (dataset, model, k)."""
     found = {}
     pattern = r"\S+ \S+ rc=(\d+) (\S+) (\S+) k=(\S+) seeds=(\d+) ?(.*)"
-    for line in (RUNS / "done.log").read_text().splitlines():
+    log = RUNS / "done.log"
+    for line in log.read_text().splitlines() if log.exists() else []:
         if m := re.match(pattern, line.strip()):
             found[(m[2], m[3], m[4])] = (m[5], m[6].strip())
     return found
@@ -297,6 +302,19 @@ def suite_cost(runs: list[dict]) -> list[str]:
     ]
 
 
+def row_keys(lines: list[str]) -> set[tuple[str, ...]]:
+    """Return each results-table row as (heading, model) and each cost-table row as (heading,
+    dataset, model, cold_k): what a rewrite must keep."""
+    keys, heading = set(), ""
+    for line in lines:
+        if line.startswith("#"):
+            heading = line.strip()
+        elif line.startswith("| ") and (heading.startswith("#### ") or "Cost per run" in heading):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            keys.add((heading, *cells[: 1 if heading.startswith("#### ") else 3]))
+    return keys
+
+
 def main() -> None:
     runs = load_runs(RUNS / "out")
     cmds = commands()
@@ -305,7 +323,10 @@ def main() -> None:
         lines = results_tables(runs) + cost_table(runs, cmds) + paired_table(runs)
         print("\n".join(lines))
         return
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "BENCHMARKS.md"
+    args = sys.argv[1:]
+    drop_missing = "--drop-missing" in args
+    args = [a for a in args if a != "--drop-missing"]
+    target = Path(args[0]) if args else ROOT / "BENCHMARKS.md"
     lines = (
         results_tables(runs)
         + versus_best(runs, "mote")
@@ -319,7 +340,14 @@ def main() -> None:
     if BEGIN not in text or END not in text:
         sys.exit(f"{target} has no {BEGIN} ... {END} block to replace")
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    old, tail = rest.split(END, 1)
+    missing = sorted(row_keys(old.splitlines()) - row_keys(lines))
+    if missing and not drop_missing:
+        shown = "; ".join(" / ".join(k) for k in missing[:5])
+        sys.exit(
+            f"{len(missing)} rows of {target.name}'s tables have no run under {RUNS / 'out'} "
+            f"(e.g. {shown}); nothing written. Rerun them (make bench-all) or pass --drop-missing."
+        )
     target.write_text(head + BEGIN + "\n" + "\n".join(lines) + "\n\n" + END + tail)
 
 
