@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from math import isfinite
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -54,7 +55,10 @@ class TrainOutcome:
             "maxpool_valid_ndcg10": {str(w): v for w, v in choice.valid_ndcg10.items()}
             if choice
             else {},
-            "maxpool_gain_z": {str(w): z for w, z in choice.gain_z.items()} if choice else {},
+            # a gain the same for every user has no noise: its z is infinite, null in JSON
+            "maxpool_gain_z": {str(w): z if isfinite(z) else None for w, z in choice.gain_z.items()}
+            if choice
+            else {},
         }
 
     def as_dict(self) -> dict[str, Any]:
