@@ -123,3 +123,15 @@ def test_progress_goes_to_stderr_and_json_stdout_stays_json(tmp_path):
     assert f"embedding item texts {n_items}/{n_items}" in result.stderr
     assert "epoch 1/2" in result.stderr and "epoch 2/2" in result.stderr
     assert list((tmp_path / "cache" / "embeddings").glob("*.npy"))  # --config's cache
+
+
+def test_list_settings_names_every_setting_set_takes_with_what_it_does():
+    from m3rec.encoders.config import MoteConfig
+
+    doc = json.loads(invoke("--list-settings", "--json").stdout)
+    rows = {row["name"]: row for row in doc["settings"]}
+    assert list(rows) == list(MoteConfig.model_fields)
+    assert all(row["description"] for row in rows.values())  # none left unexplained
+    assert rows["maxpool_weight"]["default"] == "auto" and rows["dim"]["default"] == 128
+    text = invoke("--list-settings")
+    assert text.exit_code == 0 and "maxpool_min_z = 2.0: how many standard errors" in text.stdout

@@ -13,7 +13,7 @@ from m3rec.encoders.mote import (
     nearest_history_similarity,
     score_histories,
 )
-from m3rec.encoders.training import PairIndex, batch_notes, shared_negatives
+from m3rec.encoders.training import PairIndex, batch_notes, info_nce, shared_negatives
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +172,24 @@ def test_the_nearest_history_item_scores_each_candidate_by_its_best_cosine():
     torch.testing.assert_close(some[:, :2], torch.gather(full, 1, torch.as_tensor(cand[:, :2])))
     torch.testing.assert_close(some[0, 2], full[0, 0])  # -1 reads item 0, as scores do
     assert some[3, 1] == pytest.approx(1.0)  # the item itself is its own nearest
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_training_scores_its_candidates_as_scoring_does(weight):
+    """InfoNCE's logits are `score_histories`' scores over the batch's distinct candidates, the
+    nearest-note term (`maxpool_train`) included, so the space is learned for the term."""
+    torch.manual_seed(0)
+    enc = MoteEncoder(8, text_dim=12, n_items=12, dropout=0.0).eval()
+    text = torch.randn(12, 12)
+    notes = torch.tensor([[1, 2, 3], [0, 0, 4], [5, 6, 7], [0, 8, 9]])
+    mask = torch.tensor([[1, 1, 1], [0, 0, 1], [1, 1, 1], [0, 1, 1]], dtype=torch.bool)
+    targets, negatives = torch.tensor([4, 10, 11, 2]), torch.tensor([0, 3, 10])
+    with torch.no_grad():
+        loss = info_nce(enc, text, notes, mask, None, targets, negatives, 0.1, weight)
+        candidates, label = torch.unique(torch.cat([targets, negatives]), return_inverse=True)
+        hists = [row[keep].numpy() for row, keep in zip(notes, mask, strict=True)]
+        cand = np.tile(candidates.numpy(), (len(hists), 1))
+        vecs = enc.item_vectors(text, torch.arange(12))
+        scores = score_histories(enc, vecs, hists, cand, 3, maxpool_weight=weight)
+        expected = torch.nn.functional.cross_entropy(scores / 0.1, label[:4])
+    torch.testing.assert_close(loss, expected)

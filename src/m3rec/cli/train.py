@@ -43,6 +43,23 @@ def _maxpool_note(outcome: TrainOutcome) -> str:
     return f"{note} (no weight led 0 by {choice.min_z:g} standard errors; the best by {best_z:.1f})"
 
 
+def _print_settings(as_json: bool) -> None:
+    from m3rec.encoders.config import MoteConfig
+
+    rows = [
+        {"name": name, "default": field.default, "description": field.description or ""}
+        for name, field in MoteConfig.model_fields.items()
+    ]
+    for row in rows:
+        if row["name"] == "maxpool_weight":
+            row["default"] = "auto"
+    if as_json:
+        print_json({"settings": rows})
+        return
+    for row in rows:
+        console.print(f"{row['name']} = {row['default']}: {row['description']}", highlight=False)
+
+
 @reports_errors
 @with_settings(llm=False)
 def train(
@@ -73,10 +90,16 @@ def train(
         typer.Option(
             "--set",
             metavar="PARAM=VALUE",
-            help="Any other MOTE setting, e.g. slots=2 (repeatable).",
+            help="Any other MOTE setting, e.g. slots=2 (repeatable; --list-settings names them).",
             show_default=False,
         ),
     ] = None,
+    list_settings: Annotated[
+        bool,
+        typer.Option(
+            "--list-settings", help="Print every setting --set takes, with its default, and exit."
+        ),
+    ] = False,
     *,
     settings: Settings,
     as_json: JsonOpt = False,
@@ -89,6 +112,9 @@ def train(
     """
     from m3rec.encoders.pipeline import train_mote
 
+    if list_settings:
+        _print_settings(as_json)
+        return
     overrides = {
         "threads": settings.torch.threads,
         **_mote_settings(set_ or []),

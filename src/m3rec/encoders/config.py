@@ -30,7 +30,7 @@ class MoteConfig(ModelConfig):
         default=MOTE_DIM, ge=2, description="size of the shared motivation/trait space"
     )
     slots: int = Field(default=1, ge=1, description="interest slots per user; max at scoring")
-    dropout: float = Field(default=0.1, ge=0, lt=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout in the item tower")
     max_notes: int = Field(default=10, ge=1, description="most recent notes or items pooled")
     order_layers: int = Field(
         default=0, ge=0, description="self-attention layers that read the notes in order (0: none)"
@@ -61,6 +61,12 @@ class MoteConfig(ModelConfig):
         "weights whose paired gain over 0 reaches maxpool_min_z standard errors (0 without "
         "validation users); a number fixes it",
     )
+    maxpool_train: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the nearest-history-item cosine in training's scores (as "
+        "maxpool_weight adds it at scoring), so the space is learned for it; 0: not in training",
+    )
     maxpool_min_z: float = Field(
         default=2.0,
         ge=0,
@@ -81,10 +87,12 @@ class MoteConfig(ModelConfig):
         "as one by the mean of their cosines: an ensemble; training takes MEMBERS times longer",
     )
     user_ids: bool = Field(default=False, description="learn user-id embeddings (warm signal)")
-    epochs: int = Field(default=MOTE_EPOCHS, ge=1)
-    batch_size: int = Field(default=MOTE_BATCH_SIZE, ge=2)
-    lr: float = Field(default=2e-3, gt=0)
-    weight_decay: float = Field(default=0.0, ge=0)
+    epochs: int = Field(default=MOTE_EPOCHS, ge=1, description="most epochs (--epochs)")
+    batch_size: int = Field(
+        default=MOTE_BATCH_SIZE, ge=2, description="training pairs per step (--batch-size)"
+    )
+    lr: float = Field(default=2e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(default=0.0, ge=0, description="Adam weight decay")
     temperature: float = Field(default=0.1, gt=0, description="InfoNCE softmax temperature")
     negatives: int = Field(
         default=MOTE_NEGATIVES,
@@ -98,18 +106,18 @@ class MoteConfig(ModelConfig):
     short_history: float = Field(
         default=0.3, ge=0, le=1, description="share of examples cut to their last 1..short_max"
     )
-    short_max: int = Field(default=2, ge=1)
+    short_max: int = Field(default=2, ge=1, description="most items a cut example keeps")
     pairs_per_epoch: int | None = Field(
         default=None, ge=1, description="(user, next item) pairs drawn per epoch; None: all"
     )
     patience: int = Field(default=3, ge=1, description="validation checks without gain")
-    eval_every: int = Field(default=1, ge=1)
+    eval_every: int = Field(default=1, ge=1, description="epochs between validation checks")
     threads: int = Field(
         default=TORCH_THREADS,
         ge=1,
         description="torch threads (the [torch] threads setting); results depend on it",
     )
-    device: Literal["cpu", "cuda"] = "cpu"
+    device: Literal["cpu", "cuda"] = Field(default="cpu", description="cpu or cuda (--device)")
 
     @field_validator("maxpool_weight", mode="before")
     @classmethod

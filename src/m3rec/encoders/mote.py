@@ -254,12 +254,23 @@ def nearest_history_similarity(
         cand = units.T.unsqueeze(0)  # (1, dim, n_items), shared by the batch
     else:
         cand = units[candidate_items(candidates, device)].mT  # (batch, dim, c)
-    best = torch.full((len(histories), cand.shape[-1]), -torch.inf, device=device)
-    for col in range(idx.shape[1]):
-        sims = torch.matmul(units[torch.as_tensor(idx[:, col], device=device)].unsqueeze(1), cand)
-        real = torch.as_tensor(mask[:, col], device=device).unsqueeze(1)
-        best = torch.where(real, torch.maximum(best, sims.squeeze(1)), best)
-    several = torch.as_tensor(mask.sum(1) >= 2, device=device).unsqueeze(1)
+    notes = units[torch.as_tensor(idx, device=device)]
+    return nearest_note_cosine(notes, torch.as_tensor(mask, device=device), cand)
+
+
+def nearest_note_cosine(
+    notes: torch.Tensor, mask: torch.Tensor, cand: torch.Tensor
+) -> torch.Tensor:
+    """Return each candidate's best cosine (batch, c) with any one of a row's real NOTES (unit
+    vectors, (batch, n, dim); MASK (batch, n) marks the real ones), 0 for a row with fewer than
+    two. CAND holds unit vectors as (1 or batch, dim, c). Training and scoring both add this
+    term, through this function; a column at a time, so memory stays (batch, c).
+    """
+    best = torch.full((notes.shape[0], cand.shape[-1]), -torch.inf, device=notes.device)
+    for col in range(notes.shape[1]):
+        sims = torch.matmul(notes[:, col].unsqueeze(1), cand).squeeze(1)
+        best = torch.where(mask[:, col].unsqueeze(1), torch.maximum(best, sims), best)
+    several = (mask.sum(1) >= 2).unsqueeze(1)
     return torch.where(several & ~torch.isinf(best), best, torch.zeros_like(best))
 
 

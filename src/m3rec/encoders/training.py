@@ -11,7 +11,7 @@ from torch import nn
 
 from m3rec.encoders.config import MAXPOOL_GRID, MoteConfig
 from m3rec.encoders.errors import EncoderError
-from m3rec.encoders.mote import Encoder, MoteEncoder, score_histories
+from m3rec.encoders.mote import Encoder, MoteEncoder, nearest_note_cosine, score_histories
 from m3rec.ranking.contract import EpochCallback, EvalCases
 from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
 from m3rec.ranking.torch_utils import EarlyStopping
@@ -85,8 +85,11 @@ def info_nce(
     targets: torch.Tensor,
     negatives: torch.Tensor,
     temperature: float,
+    maxpool_weight: float = 0.0,
 ) -> torch.Tensor:
-    """Return InfoNCE of each target against the batch's other targets and the shared negatives.
+    """Return InfoNCE of each target against the batch's other targets and the shared negatives,
+    the logits scored as `score_histories` scores (MAXPOOL_WEIGHT x the nearest note's cosine
+    added, for rows with two notes or more).
 
     Candidates are deduplicated, so an item that is this row's target is never also one of its
     negatives, and the logits stay (batch, distinct candidates) however large the batch grows.
@@ -97,8 +100,12 @@ def info_nce(
     uniq, inverse = torch.unique(wanted, return_inverse=True)
     vecs = encoder.item_vectors(item_text[uniq], uniq)[inverse]
     motivations = encoder.pool(vecs[: b * n].view(b, n, -1), mask, users)
-    logits = encoder.similarity(motivations, vecs[b * n :]) / temperature
-    return nn.functional.cross_entropy(logits, label[:b])
+    scores = encoder.similarity(motivations, vecs[b * n :])
+    if maxpool_weight > 0:
+        units = encoder.unit(vecs)
+        near = nearest_note_cosine(units[: b * n].view(b, n, -1), mask, units[b * n :].T[None])
+        scores = scores + maxpool_weight * near
+    return nn.functional.cross_entropy(scores / temperature, label[:b])
 
 
 def shared_negatives(n_items: int, count: int, gen: torch.Generator) -> torch.Tensor:
@@ -210,6 +217,7 @@ def train_encoder(
                 pairs.flat[g].to(device),
                 negatives.to(device),
                 cfg.temperature,
+                cfg.maxpool_train,
             )
             opt.zero_grad()
             loss.backward()
@@ -219,7 +227,7 @@ def train_encoder(
         logs = {"loss": total / max(1, count), "epoch_seconds": time.perf_counter() - started}
         stop = False
         if valid is not None and len(valid.users) and epoch % cfg.eval_every == 0:
-            logs["valid_ndcg10"] = valid_ndcg10(encoder, item_text, valid, cfg)
+            logs["valid_ndcg10"] = valid_ndcg10(encoder, item_text, valid, cfg, cfg.maxpool_train)
             stop = stopper.check(logs["valid_ndcg10"], epoch, encoder)
         logs["seconds"] = time.perf_counter() - started  # the whole epoch, validation included
         result.history.append({"epoch": float(epoch), **logs})
@@ -248,7 +256,7 @@ def ensemble_result(
     history = [{"member": float(j), **e} for j, run in enumerate(members) for e in run.history]
     best = None
     if valid is not None and len(valid.users):
-        best = valid_ndcg10(ensemble, item_text, valid, cfg)
+        best = valid_ndcg10(ensemble, item_text, valid, cfg, cfg.maxpool_train)
     return TrainResult(
         epochs_run=sum(run.epochs_run for run in members),
         best_epoch=max(run.best_epoch for run in members),

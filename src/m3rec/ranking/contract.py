@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ class ModelConfig(BaseModel):
     """Base of every model's typed configuration."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    seed: int = 0
+    seed: int = Field(default=0, description="seed of every random draw (--seed)")
 
 
 @dataclass(frozen=True)
