@@ -12,6 +12,7 @@ from m3rec.ranking.metrics import (
     mean_metrics,
     metrics_from_ranks,
     paired_test,
+    paired_z,
     summarize_seeds,
     target_ranks,
 )
@@ -79,3 +80,11 @@ def test_paired_test_detects_a_consistent_gain_and_not_noise():
     assert noise["p_value"] > 0.001
     with pytest.raises(ValueError, match="same users"):
         paired_test(base, base[:10])
+
+
+def test_paired_z_is_the_mean_difference_over_its_standard_error():
+    a, b = np.array([0.5, 0.7, 0.2, 0.9]), np.array([0.4, 0.4, 0.3, 0.6])
+    diff = a - b
+    assert paired_z(a, b) == pytest.approx(diff.mean() / (diff.std(ddof=1) / 2))
+    assert paired_z(a, a) == 0.0
+    assert paired_z(a + 0.25, a) > 1e6  # every pair gains the same: (almost) no noise

@@ -50,15 +50,12 @@ class TrainOutcome:
         """Return what an 'auto' maxpool_weight scanned: each weight's validation NDCG@10 and
         its paired gain over 0 in standard errors (empty for a fixed weight)."""
         choice = self.maxpool_choice
+        scan, gain_z = (choice.valid_ndcg10, choice.gain_z) if choice else ({}, {})
         return {
             "maxpool_min_z": self.config.maxpool_min_z,
-            "maxpool_valid_ndcg10": {str(w): v for w, v in choice.valid_ndcg10.items()}
-            if choice
-            else {},
+            "maxpool_valid_ndcg10": {str(w): v for w, v in scan.items()},
             # a gain the same for every user has no noise: its z is infinite, null in JSON
-            "maxpool_gain_z": {str(w): z if isfinite(z) else None for w, z in choice.gain_z.items()}
-            if choice
-            else {},
+            "maxpool_gain_z": {str(w): z if isfinite(z) else None for w, z in gain_z.items()},
         }
 
     def as_dict(self) -> dict[str, Any]:

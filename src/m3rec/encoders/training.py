@@ -13,7 +13,7 @@ from m3rec.encoders.config import MAXPOOL_GRID, MoteConfig
 from m3rec.encoders.errors import EncoderError
 from m3rec.encoders.mote import Encoder, MoteEncoder, nearest_note_cosine, score_histories
 from m3rec.ranking.contract import EpochCallback, EvalCases
-from m3rec.ranking.metrics import metrics_from_ranks, target_ranks
+from m3rec.ranking.metrics import metrics_from_ranks, paired_z, target_ranks
 from m3rec.ranking.torch_utils import EarlyStopping
 
 
@@ -288,19 +288,10 @@ def pick_maxpool_weight(per_user: dict[float, np.ndarray], min_z: float) -> Maxp
     """
     base = per_user[0.0]
     means = {w: float(v.mean()) for w, v in per_user.items()}
-    gain_z = {w: _paired_z(v - base) for w, v in per_user.items() if w != 0.0}
+    gain_z = {w: paired_z(v, base) for w, v in per_user.items() if w != 0.0}
     allowed = [0.0] + [w for w, z in gain_z.items() if z >= min_z]
     best = max(allowed, key=lambda w: (means[w], -w))
     return MaxpoolChoice(best, means, gain_z, min_z)
-
-
-def _paired_z(diff: np.ndarray) -> float:
-    """Return the mean of DIFF over its standard error (0 for no difference at all)."""
-    mean = float(diff.mean())
-    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-    if se == 0.0:
-        return 0.0 if mean == 0.0 else float(np.copysign(np.inf, mean))
-    return mean / se
 
 
 def choose_maxpool_weight(

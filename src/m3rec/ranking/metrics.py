@@ -100,3 +100,14 @@ def paired_test(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     p = float(res.pvalue)
     result["p_value"] = p if math.isfinite(p) else 1.0
     return result
+
+
+def paired_z(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the mean of the paired differences A - B over its standard error (0 when there is
+    no difference at all; infinite, with the difference's sign, when every pair differs alike)."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    mean = float(diff.mean())
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    if se == 0.0:
+        return 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    return mean / se
